@@ -1,0 +1,150 @@
+# mhst-operator
+#
+# The two commands that matter:
+#   make run    run the operator (on an embedded local control plane when no
+#               kubeconfig is configured, or with LOCAL_CLUSTER=true)
+#   make test   unit tests and integration tests against a real API server
+#
+# Every tool is pinned here and installed into ./bin with the Go toolchain.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+IMG ?= ghcr.io/mhst-io/mhst-operator:dev
+ENVTEST_K8S_VERSION ?= 1.34.4
+
+CONTROLLER_GEN_VERSION ?= v0.23.0
+SETUP_ENVTEST_VERSION ?= v0.25.1
+GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v3.22.0
+
+LOCALBIN ?= $(CURDIR)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+SETUP_ENVTEST ?= $(LOCALBIN)/setup-envtest-$(SETUP_ENVTEST_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+
+# Test timeouts are generous: the machines this runs on have two cores.
+GO_TEST_FLAGS ?= -timeout 30m
+# Packages whose tests need no API server.
+UNIT_PKGS = $$(go list ./... | grep -v -e /controllers -e /test/)
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRDs and the operator's RBAC from the markers in api/ and controllers/.
+	$(CONTROLLER_GEN) rbac:roleName=mhst-operator crd paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	@if [ -d charts/mhst-operator/crds ]; then rm -f charts/mhst-operator/crds/*.yaml && cp config/crd/bases/*.yaml charts/mhst-operator/crds/; fi
+
+.PHONY: generate
+generate: controller-gen ## Generate the deepcopy functions of the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run gofmt on the code.
+	gofmt -s -w $$(git ls-files '*.go' | grep -v '^hack/tools/')
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: verify
+verify: generate manifests ## Fail when generated files are stale, or gofmt, go vet or golangci-lint complain.
+	@if [ -n "$$(git status --porcelain -- api config charts)" ]; then \
+	  echo "Generated files are stale: run 'make generate manifests' and commit the result:"; \
+	  git status --porcelain -- api config charts; git --no-pager diff --stat -- api config charts; exit 1; fi
+	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: test
+test: manifests generate envtest ## Run unit tests and integration tests against a real API server.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
+
+.PHONY: test-unit
+test-unit: ## Run only the tests that need no API server.
+	go test $(UNIT_PKGS)
+
+.PHONY: envtest
+envtest: setup-envtest ## Provide kube-apiserver, etcd, kubectl, kube-controller-manager, kube-scheduler and kwok (downloaded or built once, then reused).
+	@SETUP_ENVTEST=$(SETUP_ENVTEST) ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/controlplane.sh
+
+##@ Build
+
+.PHONY: build
+build: generate ## Build the manager and the kubectl plugin into ./bin.
+	go build -o $(LOCALBIN)/manager ./cmd/manager
+	@if [ -d cmd/kubectl-mhst ]; then go build -o $(LOCALBIN)/kubectl-mhst ./cmd/kubectl-mhst; fi
+
+.PHONY: run
+run: manifests generate envtest ## Run the operator: against the current kubeconfig, or on an embedded local cluster when none is configured (or LOCAL_CLUSTER=true).
+	@KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" hack/run.sh
+
+.PHONY: demo
+demo: manifests generate envtest ## Like run, and apply a sample rollout built from the DfE register once the operator is up.
+	@KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" DEMO=true hack/run.sh
+
+##@ Deployment
+
+.PHONY: install
+install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
+	kubectl apply --server-side -k config/crd
+
+.PHONY: uninstall
+uninstall: manifests ## Remove the CRDs (and with them every mhst.io object) from the cluster.
+	kubectl delete -k config/crd --ignore-not-found
+
+.PHONY: deploy
+deploy: manifests ## Install the operator with kustomize into the cluster of the current kubeconfig.
+	kubectl apply --server-side -k config/default
+
+##@ Tools
+
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN)
+$(CONTROLLER_GEN): | $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_GEN_VERSION))
+
+.PHONY: setup-envtest
+setup-envtest: $(SETUP_ENVTEST)
+$(SETUP_ENVTEST): | $(LOCALBIN)
+	$(call go-install-tool,$(SETUP_ENVTEST),sigs.k8s.io/controller-runtime/tools/setup-envtest,$(SETUP_ENVTEST_VERSION))
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT)
+$(GOLANGCI_LINT): | $(LOCALBIN)
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+.PHONY: helm
+helm: $(HELM)
+$(HELM): | $(LOCALBIN)
+	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+
+# go-install-tool installs a pinned Go tool into ./bin under a versioned name,
+# so that changing a version here installs the new one.
+# $1 - target path with version, $2 - package, $3 - version
+define go-install-tool
+@[ -f "$(1)" ] || { \
+set -e; \
+echo "Installing $(2)@$(3)"; \
+rm -f "$(1)"; \
+GOBIN="$(LOCALBIN)" go install "$(2)@$(3)"; \
+mv "$(LOCALBIN)/$$(basename "$(2)")" "$(1)"; \
+}
+endef

@@ -1,0 +1,82 @@
+package v1alpha1
+
+// Condition types. Every kind carries Ready; Reconciling and Stalled follow
+// kstatus so that Flux and Argo CD can gate one rollout wave on another.
+const (
+	// ConditionReady is True when the object is fully reconciled and serving.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while the operator is still working
+	// towards the desired state (kstatus "abnormal-true" condition).
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the spec cannot be satisfied until a
+	// person acts (kstatus "abnormal-true" condition).
+	ConditionStalled = "Stalled"
+
+	// ConditionGovernanceReady (LocalArea) is True when the governance board
+	// involves both health and education.
+	ConditionGovernanceReady = "GovernanceReady"
+
+	// ConditionServiceAvailable (SupportTeam) mirrors the Available condition
+	// of the team's Deployment.
+	ConditionServiceAvailable = "ServiceAvailable"
+	// ConditionWithinCapacity (SupportTeam) is False when the team has been
+	// allocated more settings or pupils than its capacity.
+	ConditionWithinCapacity = "WithinCapacity"
+
+	// ConditionAgreed (SchoolCoverage) is True when the allocation records the
+	// governance board's agreement.
+	ConditionAgreed = "Agreed"
+	// ConditionConflicted (SchoolCoverage) is True when a setting it lists is
+	// claimed by an older allocation of another team in the same area.
+	ConditionConflicted = "Conflicted"
+)
+
+// Condition reasons. CamelCase nouns a user can search for.
+const (
+	ReasonProgressing         = "Progressing"
+	ReasonReconciled          = "Reconciled"
+	ReasonScheduled           = "Scheduled"
+	ReasonSuspended           = "Suspended"
+	ReasonTerminating         = "Terminating"
+	ReasonNamespaceConflict   = "NamespaceConflict"
+	ReasonApplyFailed         = "ApplyFailed"
+	ReasonBoardComplete       = "BoardComplete"
+	ReasonMissingHealth       = "MissingHealthRepresentation"
+	ReasonMissingEducation    = "MissingEducationRepresentation"
+	ReasonNoLocalArea         = "NoLocalArea"
+	ReasonAreaNotActive       = "AreaNotActive"
+	ReasonNoPractitioners     = "NoPractitionersInPost"
+	ReasonBlueprintRejected   = "BlueprintRejected"
+	ReasonBlueprintInvalid    = "BlueprintInvalid"
+	ReasonBlueprintNotFound   = "BlueprintNotFound"
+	ReasonDeploymentAvailable = "DeploymentAvailable"
+	ReasonDeploymentPending   = "DeploymentUnavailable"
+	ReasonScaledToZero        = "ScaledToZero"
+	ReasonWithinCapacity      = "WithinCapacity"
+	ReasonOverCapacity        = "OverCapacity"
+	ReasonAgreementRecorded   = "AgreementRecorded"
+	ReasonAwaitingAgreement   = "AwaitingAgreement"
+	ReasonTeamNotFound        = "TeamNotFound"
+	ReasonTeamSuspended       = "TeamSuspended"
+	ReasonNoConflicts         = "NoConflicts"
+	ReasonSettingsClaimed     = "SettingsClaimedElsewhere"
+	ReasonUnallocated         = "Unallocated"
+	ReasonCovered             = "Covered"
+)
+
+// Labels and annotations the operator sets on what it manages.
+const (
+	// LabelArea names the LocalArea that owns a namespace or object.
+	LabelArea = "mhst.io/area"
+	// LabelWave is the rollout wave of the area.
+	LabelWave = "mhst.io/wave"
+	// LabelTeam names the SupportTeam an object belongs to.
+	LabelTeam = "mhst.io/team"
+	// LabelManagedBy marks objects the operator applied.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy.
+	ManagedByValue = "mhst-operator"
+	// AnnotationCreatedBy marks a namespace the operator created itself, the
+	// only kind of namespace it will ever delete.
+	AnnotationCreatedBy = "mhst.io/created-by"
+)

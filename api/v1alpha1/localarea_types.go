@@ -1,0 +1,318 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SubjectKind is the kind of a person or group granted access.
+// +kubebuilder:validation:Enum=User;Group
+type SubjectKind string
+
+const (
+	SubjectUser  SubjectKind = "User"
+	SubjectGroup SubjectKind = "Group"
+)
+
+// Sector is the part of local public life a governance board member speaks for.
+// +kubebuilder:validation:Enum=Health;Education;LocalAuthority;VoluntarySector;YoungPeople;ParentsCarers
+type Sector string
+
+const (
+	SectorHealth          Sector = "Health"
+	SectorEducation       Sector = "Education"
+	SectorLocalAuthority  Sector = "LocalAuthority"
+	SectorVoluntarySector Sector = "VoluntarySector"
+	SectorYoungPeople     Sector = "YoungPeople"
+	SectorParentsCarers   Sector = "ParentsCarers"
+)
+
+// BoardRole is a member's role on the governance board.
+// +kubebuilder:validation:Enum=Chair;Member
+type BoardRole string
+
+const (
+	RoleChair  BoardRole = "Chair"
+	RoleMember BoardRole = "Member"
+)
+
+// DeletionPolicy says what happens to an area's namespace when its LocalArea
+// is deleted.
+// +kubebuilder:validation:Enum=Retain;Delete
+type DeletionPolicy string
+
+const (
+	// DeletionRetain leaves the namespace and everything in it; only the
+	// operator's claim on it is removed, so a new LocalArea can adopt it.
+	DeletionRetain DeletionPolicy = "Retain"
+	// DeletionDelete deletes the namespace, if the operator created it.
+	DeletionDelete DeletionPolicy = "Delete"
+)
+
+// AreaPhase is where a LocalArea is in its lifecycle.
+// +kubebuilder:validation:Enum=Scheduled;Provisioning;Active;Suspended;Terminating
+type AreaPhase string
+
+const (
+	PhaseScheduled    AreaPhase = "Scheduled"
+	PhaseProvisioning AreaPhase = "Provisioning"
+	PhaseActive       AreaPhase = "Active"
+	PhaseSuspended    AreaPhase = "Suspended"
+	PhaseTerminating  AreaPhase = "Terminating"
+)
+
+// Subject is a Kubernetes user or group, as the cluster's authentication
+// names them (for example an OIDC group of the integrated care board).
+type Subject struct {
+	// kind is User or Group.
+	// +required
+	Kind SubjectKind `json:"kind"`
+	// name is the user or group name exactly as the cluster authenticates it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// BoardMember is one member of the local governance board, which agrees how
+// the teams' time is allocated to schools and colleges. Board members get
+// read access to their area: its teams, allocations, coverage report and events.
+type BoardMember struct {
+	// kind is User or Group.
+	// +required
+	Kind SubjectKind `json:"kind"`
+	// name is the user or group name exactly as the cluster authenticates it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// sector is the part of local life the member represents: Health (the
+	// NHS, CAMHS, the integrated care board), Education (schools, colleges),
+	// LocalAuthority, VoluntarySector, YoungPeople or ParentsCarers. The board
+	// must involve both Health and Education.
+	// +required
+	Sector Sector `json:"sector"`
+	// role is Chair or Member.
+	// +optional
+	// +kubebuilder:default=Member
+	Role BoardRole `json:"role,omitempty"`
+}
+
+// Governance is the area's local governance: the board that agrees the
+// allocation of team time, and the leads who manage teams and allocations.
+type Governance struct {
+	// board lists the members of the local governance board. Local
+	// governance must involve both health and education: a board without a
+	// Health or an Education member is reported by the GovernanceReady
+	// condition. Members get read access to the area.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	Board []BoardMember `json:"board"`
+	// leads are the people who manage the area's SupportTeams and
+	// SchoolCoverages day to day (for example the regional lead and the
+	// area's MHST manager). They get write access to those in the area's
+	// namespace.
+	// +optional
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	Leads []Subject `json:"leads,omitempty"`
+}
+
+// Tenancy tunes the isolation of the area's namespace.
+type Tenancy struct {
+	// resourceQuota is the hard limit on what the area's namespace may use
+	// (cpu, memory, pods, ...). When absent, the operator's configured default
+	// applies.
+	// +optional
+	ResourceQuota corev1.ResourceList `json:"resourceQuota,omitempty"`
+	// allowIngressFrom lists namespace label selectors whose pods may reach
+	// the area's pods, for example the cluster's ingress controller. Every
+	// other namespace is denied.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	AllowIngressFrom []metav1.LabelSelector `json:"allowIngressFrom,omitempty"`
+}
+
+// LocalAreaSpec is the desired state of a local area.
+type LocalAreaSpec struct {
+	// displayName is the area's name as people say it, for example
+	// "Leeds and Wakefield".
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=200
+	DisplayName string `json:"displayName"`
+	// localAuthorityCode is the ONS code of the (lead) local authority in
+	// England, for example E08000035 (Leeds): E06 unitary authorities, E07
+	// non-metropolitan districts, E08 metropolitan districts, E09 London
+	// boroughs, E10 counties.
+	// +required
+	// +kubebuilder:validation:Pattern=`^E(06|07|08|09|10)[0-9]{6}$`
+	LocalAuthorityCode string `json:"localAuthorityCode"`
+	// region is the English region, for example "Yorkshire and The Humber".
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	Region string `json:"region"`
+	// integratedCareBoard is the NHS integrated care board that commissions
+	// the area's teams.
+	// +optional
+	// +kubebuilder:validation:MaxLength=200
+	IntegratedCareBoard string `json:"integratedCareBoard,omitempty"`
+	// wave is the rollout wave the area joined in; 0 is the 2019
+	// "trailblazer" wave.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	Wave int32 `json:"wave"`
+	// activateAt schedules the area: nothing is provisioned before this
+	// moment, and the area is Scheduled until then.
+	// +optional
+	ActivateAt *metav1.Time `json:"activateAt,omitempty"`
+	// suspend pauses the operator for this area: the tenant is left exactly
+	// as it is, and nothing is written until suspend is false again.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+	// namespace is the area's own namespace, where its teams and allocations
+	// live. Defaults to mhst-<name>; it cannot change once set.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace,omitempty"`
+	// governance is the area's governance board and leads.
+	// +required
+	Governance Governance `json:"governance"`
+	// tenancy tunes the isolation of the area's namespace.
+	// +optional
+	Tenancy Tenancy `json:"tenancy,omitempty"`
+	// coverageTarget is the share of the area's pupils, in percent, that
+	// should be able to reach a Mental Health Support Team (the national
+	// ambition is 100).
+	// +optional
+	// +kubebuilder:default=100
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	CoverageTarget *int32 `json:"coverageTarget,omitempty"`
+	// deletionPolicy says what happens to the namespace and everything in it
+	// when the LocalArea is deleted: Retain (the default) keeps them and only
+	// drops the operator's claim; Delete deletes the namespace, but only one
+	// the operator created for this area.
+	// +optional
+	// +kubebuilder:default=Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// TeamCounts counts the SupportTeams in an area.
+type TeamCounts struct {
+	// total is the number of SupportTeams in the area's namespace.
+	Total int32 `json:"total"`
+	// ready is the number of those that are Ready.
+	Ready int32 `json:"ready"`
+}
+
+// AreaCoverage is the area's coverage: which of the settings (schools and
+// colleges) listed by its SchoolCoverages, and which of their pupils, can
+// reach a Mental Health Support Team. A setting is counted once.
+type AreaCoverage struct {
+	// settings is the number of distinct settings listed in the area.
+	Settings int64 `json:"settings"`
+	// settingsCovered is the number of those covered by an agreed allocation
+	// of a team that exists and is not suspended.
+	SettingsCovered int64 `json:"settingsCovered"`
+	// pupils is the number of pupils in the listed settings.
+	Pupils int64 `json:"pupils"`
+	// pupilsCovered is the number of pupils in covered settings.
+	PupilsCovered int64 `json:"pupilsCovered"`
+	// disadvantagedPupils is the number of pupils eligible for free school
+	// meals in the listed settings.
+	DisadvantagedPupils int64 `json:"disadvantagedPupils"`
+	// disadvantagedPupilsCovered is the number of those in covered settings.
+	DisadvantagedPupilsCovered int64 `json:"disadvantagedPupilsCovered"`
+	// pupilsCoveredPercent is pupilsCovered/pupils in percent, rounded half
+	// up to one decimal ("0.0" when there are no pupils).
+	PupilsCoveredPercent string `json:"pupilsCoveredPercent"`
+	// targetMet is true when pupilsCovered × 100 ≥ coverageTarget × pupils.
+	TargetMet bool `json:"targetMet"`
+}
+
+// LocalAreaStatus is the observed state of a local area.
+type LocalAreaStatus struct {
+	// observedGeneration is the generation of the spec last reconciled.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions: Ready, GovernanceReady, Reconciling, Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// phase is Scheduled (activateAt is in the future), Provisioning,
+	// Active, Suspended or Terminating.
+	// +optional
+	Phase AreaPhase `json:"phase,omitempty"`
+	// namespace is the area's namespace, once claimed.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// activatedAt is when the area was first provisioned.
+	// +optional
+	ActivatedAt *metav1.Time `json:"activatedAt,omitempty"`
+	// teams counts the area's SupportTeams.
+	// +optional
+	Teams TeamCounts `json:"teams,omitempty"`
+	// coverage is the area's coverage, computed from its SchoolCoverages.
+	// +optional
+	Coverage *AreaCoverage `json:"coverage,omitempty"`
+}
+
+// LocalArea is one local area (a local authority, or a group of them) taking
+// part in the Mental Health Support Team rollout. It is a tenant: it owns a
+// namespace, isolated from every other area, in which its SupportTeams and
+// SchoolCoverages live, and the access of its governance board and leads.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:path=localareas,scope=Cluster,shortName=area,categories=mhst
+// +kubebuilder:printcolumn:name="Wave",type=integer,JSONPath=`.spec.wave`
+// +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`
+// +kubebuilder:printcolumn:name="Teams",type=integer,JSONPath=`.status.teams.total`
+// +kubebuilder:printcolumn:name="Coverage",type=string,JSONPath=`.status.coverage.pupilsCoveredPercent`,description="Percent of pupils covered"
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 58 || has(self.spec.__namespace__)",message="a LocalArea whose name is longer than 58 characters must set spec.namespace (the default mhst-<name> would be too long)"
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.spec.__namespace__) ? (has(self.spec.__namespace__) && self.spec.__namespace__ == oldSelf.spec.__namespace__) : (!has(self.spec.__namespace__) || self.spec.__namespace__ == 'mhst-' + self.metadata.name)",message="spec.namespace is immutable: an area's namespace cannot change once set (it defaults to mhst-<name>)",fieldPath=".spec.namespace"
+type LocalArea struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec LocalAreaSpec `json:"spec"`
+	// +optional
+	Status LocalAreaStatus `json:"status,omitempty"`
+}
+
+// EffectiveNamespace is the namespace the area owns: spec.namespace, or
+// mhst-<name> when that is empty.
+func (a *LocalArea) EffectiveNamespace() string {
+	if a.Spec.Namespace != "" {
+		return a.Spec.Namespace
+	}
+	return "mhst-" + a.Name
+}
+
+// LocalAreaList is a list of LocalAreas.
+//
+// +kubebuilder:object:root=true
+type LocalAreaList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []LocalArea `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&LocalArea{}, &LocalAreaList{})
+}
