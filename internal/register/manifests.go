@@ -1,0 +1,272 @@
+package register
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+)
+
+// MaxSettingsPerList is the most settings one SchoolCoverage may list.
+const MaxSettingsPerList = 500
+
+// maxAreaNameLength keeps the default namespace, mhst-<name>, within the 63
+// characters of a DNS label.
+const maxAreaNameLength = 58
+
+// AreaOptions are the parts of a LocalArea the register cannot know.
+type AreaOptions struct {
+	// Wave is the rollout wave the area joins in (0 is the 2019
+	// trailblazer wave).
+	Wave int32
+	// Board is the governance board; at least one member is required.
+	Board []mhstv1alpha1.BoardMember
+	// Leads manage the area's teams and allocations.
+	Leads []mhstv1alpha1.Subject
+}
+
+// Manifests are the objects that onboard one area.
+type Manifests struct {
+	// LocalArea is the area itself.
+	LocalArea mhstv1alpha1.LocalArea
+	// Coverages list every setting of the area, without a team, in URN
+	// order, MaxSettingsPerList at most each.
+	Coverages []mhstv1alpha1.SchoolCoverage
+	// From is what the manifests were built from.
+	From Area
+}
+
+// BuildManifests builds the LocalArea of an area and the SchoolCoverages,
+// without teamRef, that list its settings, so that the area's coverage counts
+// every pupil from the start. The output depends only on its input.
+func BuildManifests(area Area, opts AreaOptions) (Manifests, error) {
+	if err := validateGovernance(opts); err != nil {
+		return Manifests{}, fmt.Errorf("area %s: %w", area.Authority.Name, err)
+	}
+	if opts.Wave < 0 {
+		return Manifests{}, fmt.Errorf("area %s: wave %d is negative", area.Authority.Name, opts.Wave)
+	}
+	name, err := AreaName(area.Authority.Name)
+	if err != nil {
+		return Manifests{}, err
+	}
+	localArea := mhstv1alpha1.LocalArea{
+		TypeMeta:   metav1.TypeMeta{APIVersion: mhstv1alpha1.GroupVersion.String(), Kind: "LocalArea"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: mhstv1alpha1.LocalAreaSpec{
+			DisplayName:        area.Authority.Name,
+			LocalAuthorityCode: area.Authority.Code,
+			Region:             area.Authority.RegionName,
+			Wave:               opts.Wave,
+			Governance: mhstv1alpha1.Governance{
+				Board: opts.Board,
+				Leads: opts.Leads,
+			},
+		},
+	}
+	return Manifests{
+		LocalArea: localArea,
+		Coverages: unallocatedLists(name, localArea.EffectiveNamespace(), area.Schools),
+		From:      area,
+	}, nil
+}
+
+// validateGovernance refuses what the API server would refuse, with a message
+// about the board rather than a list index.
+func validateGovernance(opts AreaOptions) error {
+	if len(opts.Board) == 0 {
+		return errors.New("the governance board has no members: a LocalArea needs at least one, and local governance must involve both health and education")
+	}
+	seen := map[string]bool{}
+	for _, m := range opts.Board {
+		key := string(m.Kind) + ":" + m.Name
+		if seen[key] {
+			return fmt.Errorf("board member %s is listed twice", key)
+		}
+		seen[key] = true
+	}
+	seen = map[string]bool{}
+	for _, l := range opts.Leads {
+		key := string(l.Kind) + ":" + l.Name
+		if seen[key] {
+			return fmt.Errorf("lead %s is listed twice", key)
+		}
+		seen[key] = true
+	}
+	return nil
+}
+
+// MissingSectors returns the sectors a governance board must involve (Health
+// and Education) that it lacks. The API accepts such a board but reports the
+// area's GovernanceReady condition False, so importers warn about it early.
+func MissingSectors(board []mhstv1alpha1.BoardMember) []mhstv1alpha1.Sector {
+	var missing []mhstv1alpha1.Sector
+	for _, required := range []mhstv1alpha1.Sector{mhstv1alpha1.SectorHealth, mhstv1alpha1.SectorEducation} {
+		found := false
+		for _, m := range board {
+			found = found || m.Sector == required
+		}
+		if !found {
+			missing = append(missing, required)
+		}
+	}
+	return missing
+}
+
+// AreaName derives a LocalArea name (a DNS-1123 label) from an authority's
+// name: "Kingston upon Hull, City of" becomes "kingston-upon-hull-city-of".
+func AreaName(displayName string) (string, error) {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(displayName) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	name := b.String()
+	if len(name) > maxAreaNameLength {
+		name = strings.TrimRight(name[:maxAreaNameLength], "-")
+	}
+	if name == "" {
+		return "", fmt.Errorf("cannot derive an area name from %q: it has no letters or digits", displayName)
+	}
+	return name, nil
+}
+
+// unallocatedLists splits the settings (already sorted by URN) into
+// SchoolCoverages named <area>-unallocated-1, -2, ...
+func unallocatedLists(area, namespace string, schools []School) []mhstv1alpha1.SchoolCoverage {
+	var lists []mhstv1alpha1.SchoolCoverage
+	for start := 0; start < len(schools); start += MaxSettingsPerList {
+		end := min(start+MaxSettingsPerList, len(schools))
+		lists = append(lists, mhstv1alpha1.SchoolCoverage{
+			TypeMeta: metav1.TypeMeta{APIVersion: mhstv1alpha1.GroupVersion.String(), Kind: "SchoolCoverage"},
+			ObjectMeta: metav1.ObjectMeta{
+				Name:      fmt.Sprintf("%s-unallocated-%d", area, len(lists)+1),
+				Namespace: namespace,
+			},
+			Spec: mhstv1alpha1.SchoolCoverageSpec{Settings: settingsOf(schools[start:end])},
+		})
+	}
+	return lists
+}
+
+// settingsOf turns schools into settings, leaving sessionsPerWeek to the
+// API's default.
+func settingsOf(schools []School) []mhstv1alpha1.Setting {
+	settings := make([]mhstv1alpha1.Setting, 0, len(schools))
+	for _, s := range schools {
+		settings = append(settings, mhstv1alpha1.Setting{
+			URN:                 s.URN,
+			Name:                s.Name,
+			Phase:               s.Phase,
+			Pupils:              s.Pupils,
+			DisadvantagedPupils: s.DisadvantagedPupils,
+		})
+	}
+	return settings
+}
+
+// Totals sums the area's settings.
+type Totals struct {
+	Settings            int
+	Pupils              int64
+	DisadvantagedPupils int64
+	// DisadvantagedUnknown is the number of settings whose free school meals
+	// count the register suppresses.
+	DisadvantagedUnknown int
+}
+
+// Totals sums the settings the area lists.
+func (a Area) Totals() Totals {
+	t := Totals{Settings: len(a.Schools)}
+	for _, s := range a.Schools {
+		t.Pupils += int64(s.Pupils)
+		if s.DisadvantagedPupils == nil {
+			t.DisadvantagedUnknown++
+			continue
+		}
+		t.DisadvantagedPupils += int64(*s.DisadvantagedPupils)
+	}
+	return t
+}
+
+// WriteYAML writes the manifests as a YAML stream: a leading comment that
+// says where they come from, with the Open Government Licence attribution,
+// then the LocalArea and its SchoolCoverages. source names the schools file.
+// Status and empty creation timestamps are left out: they are not the
+// user's to write.
+func (m Manifests) WriteYAML(w io.Writer, source string) error {
+	if _, err := io.WriteString(w, m.comment(source)); err != nil {
+		return fmt.Errorf("write manifests of %s: %w", m.LocalArea.Name, err)
+	}
+	objects := []any{&m.LocalArea}
+	for i := range m.Coverages {
+		objects = append(objects, &m.Coverages[i])
+	}
+	for i, obj := range objects {
+		doc, err := manifestYAML(obj)
+		if err != nil {
+			return fmt.Errorf("write manifests of %s: %w", m.LocalArea.Name, err)
+		}
+		if i > 0 {
+			doc = append([]byte("---\n"), doc...)
+		}
+		if _, err := w.Write(doc); err != nil {
+			return fmt.Errorf("write manifests of %s: %w", m.LocalArea.Name, err)
+		}
+	}
+	return nil
+}
+
+// comment is the YAML comment that opens an area's manifests.
+func (m Manifests) comment(source string) string {
+	a := m.From.Authority
+	t := m.From.Totals()
+	lines := []string{
+		fmt.Sprintf("LocalArea %s: %s (%s), %s.", m.LocalArea.Name, a.Name, a.Code, a.RegionName),
+		fmt.Sprintf("Generated by kubectl mhst import from %s (DfE, Schools, pupils and their characteristics).", source),
+		fmt.Sprintf("%d settings in %d unallocated lists, %d pupils, %d eligible for free school meals (unknown for %d settings).",
+			t.Settings, len(m.Coverages), t.Pupils, t.DisadvantagedPupils, t.DisadvantagedUnknown),
+	}
+	if m.From.SkippedIndependent > 0 {
+		lines = append(lines, fmt.Sprintf("Skipped %d independent schools: the programme is for state-funded schools and colleges.",
+			m.From.SkippedIndependent))
+	}
+	lines = append(lines, Attribution)
+	return "# " + strings.Join(lines, "\n# ") + "\n"
+}
+
+// manifestYAML renders a typed object without its status and without the
+// "creationTimestamp: null" that typed objects always carry.
+func manifestYAML(obj any) ([]byte, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	delete(fields, "status")
+	if metadata, ok := fields["metadata"].(map[string]any); ok {
+		delete(metadata, "creationTimestamp")
+	}
+	out, err := yaml.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("encode YAML: %w", err)
+	}
+	return out, nil
+}
