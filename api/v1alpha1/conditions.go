@@ -80,3 +80,18 @@ const (
 	// only kind of namespace it will ever delete.
 	AnnotationCreatedBy = "mhst.io/created-by"
 )
+
+// ConfigMaps the operator reads carry LabelConfigMap, so that its cache holds
+// only those and not every ConfigMap of the cluster.
+const (
+	// LabelConfigMap marks a ConfigMap the operator reads or writes.
+	LabelConfigMap = "mhst.io/configmap"
+	// ConfigMapBlueprint is the value of LabelConfigMap on a kustomize base
+	// that SupportTeams render their service from. Set by whoever writes
+	// the blueprint.
+	ConfigMapBlueprint = "blueprint"
+	// ConfigMapTeamConfiguration labels a team's generated configuration.
+	ConfigMapTeamConfiguration = "team-configuration"
+	// ConfigMapCoverageReport labels an area's or the nation's coverage report.
+	ConfigMapCoverageReport = "coverage-report"
+)

@@ -1,0 +1,77 @@
+// Package controllers holds one reconciler per mhst.io kind, and the
+// national coverage report. Pure logic (coverage arithmetic, blueprint
+// rendering, reports) lives in internal/ packages that the reconcilers call.
+package controllers
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// FieldManager is the server-side apply field manager of everything the
+// operator applies. One fixed name, so that the operator's own applies never
+// conflict with each other and a person's edits show up as another manager.
+const FieldManager = "mhst-operator"
+
+// Config is what the operator is told when it starts.
+type Config struct {
+	// OperatorNamespace is where the operator runs and where it writes the
+	// national coverage report.
+	OperatorNamespace string
+	// Tenancy holds the defaults for every area's namespace.
+	Tenancy TenancyDefaults
+	// MaxConcurrentReconciles is the number of workers per controller.
+	MaxConcurrentReconciles int
+}
+
+// TenancyDefaults are applied to every area unless its spec overrides them.
+type TenancyDefaults struct {
+	// ResourceQuota is the hard quota of an area's namespace when the
+	// LocalArea sets none.
+	ResourceQuota corev1.ResourceList
+	// LimitRange gives containers that set no resources a default.
+	LimitRange corev1.LimitRangeItem
+	// RestrictEgress limits the area's pods to talking to their own
+	// namespace and the cluster DNS; when false egress is open.
+	RestrictEgress bool
+}
+
+// SetupWithManager registers the field indexes and every reconciler.
+func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
+	if err := registerIndexes(mgr); err != nil {
+		return fmt.Errorf("register field indexes: %w", err)
+	}
+	return nil
+}
+
+// DefaultTenancy is the isolation an area gets when neither the operator's
+// flags nor the LocalArea say otherwise: room for a handful of teams'
+// services, and sensible container defaults.
+func DefaultTenancy() TenancyDefaults {
+	return TenancyDefaults{
+		ResourceQuota: corev1.ResourceList{
+			corev1.ResourceRequestsCPU:            resource.MustParse("8"),
+			corev1.ResourceRequestsMemory:         resource.MustParse("16Gi"),
+			corev1.ResourceLimitsCPU:              resource.MustParse("16"),
+			corev1.ResourceLimitsMemory:           resource.MustParse("32Gi"),
+			corev1.ResourcePods:                   resource.MustParse("100"),
+			corev1.ResourceServices:               resource.MustParse("50"),
+			corev1.ResourceConfigMaps:             resource.MustParse("200"),
+			corev1.ResourcePersistentVolumeClaims: resource.MustParse("20"),
+		},
+		LimitRange: corev1.LimitRangeItem{
+			Type: corev1.LimitTypeContainer,
+			DefaultRequest: corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse("100m"),
+				corev1.ResourceMemory: resource.MustParse("128Mi"),
+			},
+			Default: corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse("500m"),
+				corev1.ResourceMemory: resource.MustParse("512Mi"),
+			},
+		},
+	}
+}
