@@ -1,0 +1,136 @@
+// Package blueprint renders a SupportTeam's service from a kustomize base.
+//
+// A blueprint is a kustomize base: the built-in one embedded in the operator
+// (builtin/base), or a custom one whose files are the keys of a ConfigMap.
+// Render lays the base out on an in-memory filesystem, generates a per-team
+// overlay on top of it (namespace, "<team>-" name prefix, labels, the team's
+// configuration ConfigMap, image, replicas, port, resources, the
+// NetworkPolicy's peers) and builds it with kustomize's krusty. It never runs
+// a kustomize binary and never touches the cluster: applying the result is
+// the SupportTeam controller's job.
+//
+// The result is then validated so that a blueprint author cannot escalate:
+// only the kinds of AllowedKinds, only in the team's namespace, and exactly
+// one Deployment (the one the operator reports the service from).
+//
+// Render is deterministic: the same Input gives the same objects in the same
+// order, so applying its output again changes nothing.
+package blueprint
+
+import (
+	"fmt"
+	"path"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+)
+
+// Directories at the root of the in-memory filesystem a render is built on.
+// The overlay refers to the others as its siblings.
+const (
+	blueprintDir = "blueprint"
+	pdbDir       = "pdb"
+	overlayDir   = "team"
+)
+
+// Input is everything a render depends on. Two equal Inputs render the same
+// objects.
+type Input struct {
+	// TeamName is the SupportTeam's name; it prefixes every object's name.
+	TeamName string
+	// Namespace is the team's (and its LocalArea's) namespace.
+	Namespace string
+	// AreaName is the name of the team's LocalArea.
+	AreaName string
+	// Wave is the LocalArea's rollout wave.
+	Wave int32
+	// Spec is the SupportTeam's spec. Unset fields that the API server
+	// defaults (replicas, port, capacity, yearRound) render with the CRD's
+	// defaults, so an undefaulted spec renders like a defaulted one.
+	Spec mhstv1alpha1.SupportTeamSpec
+	// AllowIngressFrom are the LocalArea's spec.tenancy.allowIngressFrom
+	// namespace selectors, admitted by the team's NetworkPolicy.
+	AllowIngressFrom []metav1.LabelSelector
+	// CustomFiles are the files of a custom blueprint (the data of the
+	// ConfigMap named by spec.blueprint), keyed by file name. Nil selects the
+	// built-in blueprint.
+	CustomFiles map[string]string
+}
+
+// Output is a rendered, validated team service.
+type Output struct {
+	// Objects are sorted by kind, then name. Each is in Input.Namespace and
+	// carries the team's labels.
+	Objects []*unstructured.Unstructured
+	// DeploymentName is the name of the one Deployment among Objects.
+	DeploymentName string
+}
+
+// Render builds the team's service from its blueprint and validates it.
+//
+// It returns an *InvalidError when the blueprint does not build (no
+// kustomization.yaml, bad YAML, a missing file, a reference outside the
+// blueprint's own files) and a *RejectedError when it builds into something
+// a team may not have (see AllowedKinds); in both cases nothing is returned
+// to apply, so the running service is left as it was.
+func Render(in Input) (*Output, error) {
+	fSys, err := layOut(in)
+	if err != nil {
+		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, err)
+	}
+	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fSys, "/"+overlayDir)
+	if err != nil {
+		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, &InvalidError{Err: err})
+	}
+	out, err := toOutput(resources, in.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, err)
+	}
+	return out, nil
+}
+
+// layOut writes the blueprint and the team's overlay to a fresh in-memory
+// filesystem.
+func layOut(in Input) (filesys.FileSystem, error) {
+	fSys := filesys.MakeFsInMemory()
+	builtin := in.CustomFiles == nil
+	if builtin {
+		if err := copyBuiltin(fSys); err != nil {
+			return nil, err
+		}
+	} else if err := writeCustom(fSys, in.CustomFiles); err != nil {
+		return nil, err
+	}
+	files, err := overlayFiles(in, builtin)
+	if err != nil {
+		return nil, err
+	}
+	for name, content := range files {
+		if err := fSys.WriteFile(path.Join("/", overlayDir, name), content); err != nil {
+			return nil, fmt.Errorf("write overlay file %s: %w", name, err)
+		}
+	}
+	return fSys, nil
+}
+
+// toOutput converts kustomize's resources, validates them and sorts them.
+func toOutput(resources resmap.ResMap, namespace string) (*Output, error) {
+	objects := make([]*unstructured.Unstructured, 0, resources.Size())
+	for _, r := range resources.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			return nil, fmt.Errorf("convert %s: %w", r.CurId(), err)
+		}
+		objects = append(objects, &unstructured.Unstructured{Object: m})
+	}
+	sortObjects(objects)
+	if err := validate(objects, namespace); err != nil {
+		return nil, err
+	}
+	return &Output{Objects: objects, DeploymentName: deploymentName(objects)}, nil
+}

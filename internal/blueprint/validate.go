@@ -1,0 +1,165 @@
+package blueprint
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+)
+
+// RejectedError is returned when a blueprint builds into something a team's
+// service may not contain. The whole render is refused: nothing of it is
+// applied. The controller reports it as Ready=False, reason
+// BlueprintRejected.
+type RejectedError struct {
+	// Object names the offending object as "Kind namespace/name" (or
+	// "Kind name" when it has no namespace); empty when the problem is
+	// what the render lacks rather than an object in it.
+	Object string
+	// Reason says why it is refused.
+	Reason string
+}
+
+func (e *RejectedError) Error() string {
+	if e.Object == "" {
+		return "blueprint rejected: " + e.Reason
+	}
+	return e.Object + " is not allowed: " + e.Reason
+}
+
+// InvalidError is returned when a blueprint does not build: no
+// kustomization.yaml, YAML that does not parse, a file that is missing or
+// that is not one of the blueprint's own. Err is kustomize's (or the
+// self-containment check's) error. The controller reports it as
+// Ready=False, reason BlueprintInvalid.
+type InvalidError struct {
+	Err error
+}
+
+func (e *InvalidError) Error() string {
+	return "blueprint does not build: " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *InvalidError) Unwrap() error {
+	return e.Err
+}
+
+// allowedKinds are the kinds a team's service may be made of: namespaced,
+// and none of them can grant permissions (no RBAC) or reach beyond the
+// team's namespace.
+var allowedKinds = []schema.GroupVersionKind{
+	{Group: "apps", Version: "v1", Kind: "Deployment"},
+	{Group: "", Version: "v1", Kind: "Service"},
+	{Group: "", Version: "v1", Kind: "ServiceAccount"},
+	{Group: "", Version: "v1", Kind: "ConfigMap"},
+	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
+	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
+	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
+}
+
+// AllowedKinds returns the kinds a rendered service may contain, in a fixed
+// order. The controller watches, applies and prunes these kinds (and needs
+// RBAC for them); docs/blueprints.md lists them.
+func AllowedKinds() []schema.GroupVersionKind {
+	return slices.Clone(allowedKinds)
+}
+
+var deploymentKind = allowedKinds[0]
+
+// validate checks a sorted render and returns a *RejectedError for the first
+// object that may not be applied, or if there is not exactly one Deployment.
+func validate(objects []*unstructured.Unstructured, namespace string) error {
+	var deployments []*unstructured.Unstructured
+	for _, obj := range objects {
+		if err := validateObject(obj, namespace); err != nil {
+			return err
+		}
+		if obj.GroupVersionKind() == deploymentKind {
+			deployments = append(deployments, obj)
+		}
+	}
+	switch len(deployments) {
+	case 0:
+		return &RejectedError{Reason: "it renders no Deployment; the team's service is reported " +
+			"from its Deployment, so a blueprint must have exactly one"}
+	case 1:
+		return nil
+	default:
+		return &RejectedError{Object: describe(deployments[1]), Reason: fmt.Sprintf(
+			"a blueprint must have exactly one Deployment (the team's service), this one is the second after %q",
+			deployments[0].GetName())}
+	}
+}
+
+func validateObject(obj *unstructured.Unstructured, namespace string) error {
+	gvk := obj.GroupVersionKind()
+	if reason := kindRefusal(gvk); reason != "" {
+		return &RejectedError{Object: describe(obj), Reason: reason}
+	}
+	if ns := obj.GetNamespace(); ns != namespace {
+		return &RejectedError{Object: describe(obj), Reason: fmt.Sprintf(
+			"it is in namespace %q, and a team's objects must all be in the team's namespace %q", ns, namespace)}
+	}
+	return nil
+}
+
+// kindRefusal says why a kind is refused, or "" if it is allowed. The
+// reasons are specific so that a blueprint author knows what to change.
+func kindRefusal(gvk schema.GroupVersionKind) string {
+	if slices.Contains(allowedKinds, gvk) {
+		return ""
+	}
+	switch {
+	case resid.Gvk{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}.IsClusterScoped():
+		return "cluster-scoped objects would reach beyond the team's namespace; " + allowedList()
+	case gvk.Group == "rbac.authorization.k8s.io":
+		return "RBAC objects would let a blueprint grant permissions; " + allowedList()
+	default:
+		return fmt.Sprintf("%s is not an allowed kind; %s", gvk.GroupVersion(), allowedList())
+	}
+}
+
+func allowedList() string {
+	names := make([]string, len(allowedKinds))
+	for i, gvk := range allowedKinds {
+		names[i] = gvk.GroupVersion().String() + " " + gvk.Kind
+	}
+	return "a blueprint may only contain " + strings.Join(names, ", ")
+}
+
+// describe names an object the way kubectl users read it: Kind "ns/name".
+func describe(obj *unstructured.Unstructured) string {
+	if obj.GetNamespace() == "" {
+		return fmt.Sprintf("%s %q", obj.GetKind(), obj.GetName())
+	}
+	return fmt.Sprintf("%s %q", obj.GetKind(), obj.GetNamespace()+"/"+obj.GetName())
+}
+
+// sortObjects orders a render by kind, then name (then API group, for
+// completeness), so that the same input always gives the same list.
+func sortObjects(objects []*unstructured.Unstructured) {
+	slices.SortFunc(objects, func(a, b *unstructured.Unstructured) int {
+		return cmp.Or(
+			cmp.Compare(a.GetKind(), b.GetKind()),
+			cmp.Compare(a.GetName(), b.GetName()),
+			cmp.Compare(a.GetAPIVersion(), b.GetAPIVersion()),
+			cmp.Compare(a.GetNamespace(), b.GetNamespace()),
+		)
+	})
+}
+
+// deploymentName returns the name of the render's Deployment; validate has
+// made sure there is exactly one.
+func deploymentName(objects []*unstructured.Unstructured) string {
+	for _, obj := range objects {
+		if obj.GroupVersionKind() == deploymentKind {
+			return obj.GetName()
+		}
+	}
+	return ""
+}
