@@ -77,6 +77,9 @@ type Allocation struct {
 	TeamSuspended bool
 	// Agreed is true when spec.agreement is set.
 	Agreed bool
+	// Agreement is a copy of spec.agreement, so reports can show which board
+	// decision an allocation rests on; nil when not agreed.
+	Agreement *mhstv1alpha1.Agreement
 	// Settings, Pupils and DisadvantagedPupils count the settings credited
 	// to this allocation: those whose counting claim is this one.
 	Settings            int64
@@ -304,6 +307,7 @@ func newAllocations(coverages []*mhstv1alpha1.SchoolCoverage, teams map[string]*
 		a := Allocation{
 			Name:      cov.Name,
 			Agreed:    cov.Spec.Agreement != nil,
+			Agreement: cov.Spec.Agreement.DeepCopy(),
 			Conflicts: conflicts[cov.Name],
 		}
 		if cov.Spec.TeamRef != nil {

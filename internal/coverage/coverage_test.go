@@ -267,13 +267,14 @@ func TestAllocationFigures(t *testing.T) {
 	teams := []mhstv1alpha1.SupportTeam{team("alpha", false), team("suspended", true)}
 	res := Compute(coverages, teams, 100)
 
+	agreement := &mhstv1alpha1.Agreement{DecisionRef: "GB-2025-03 item 4"}
 	want := map[string]Allocation{
-		"north": {Name: "north", Team: "alpha", TeamNamed: true, TeamFound: true, Agreed: true,
+		"north": {Name: "north", Team: "alpha", TeamNamed: true, TeamFound: true, Agreed: true, Agreement: agreement,
 			Settings: 2, Pupils: 150, DisadvantagedPupils: 15, SettingsCovered: 2, PupilsCovered: 150, DisadvantagedPupilsCovered: 15},
-		"south": {Name: "south", Team: "alpha", TeamNamed: true, TeamFound: true, Agreed: true,
+		"south": {Name: "south", Team: "alpha", TeamNamed: true, TeamFound: true, Agreed: true, Agreement: agreement,
 			Settings: 1, Pupils: 30, DisadvantagedPupils: 3, SettingsCovered: 1, PupilsCovered: 30, DisadvantagedPupilsCovered: 3,
 			Conflicts: []mhstv1alpha1.Conflict{{URN: "100002", ClaimedBy: "north"}}},
-		"east": {Name: "east", Team: "suspended", TeamNamed: true, TeamFound: true, TeamSuspended: true, Agreed: true,
+		"east": {Name: "east", Team: "suspended", TeamNamed: true, TeamFound: true, TeamSuspended: true, Agreed: true, Agreement: agreement,
 			Settings: 1, Pupils: 40, DisadvantagedPupils: 4},
 		"west": {Name: "west", Team: "ghost", TeamNamed: true, Settings: 1, Pupils: 20, DisadvantagedPupils: 2},
 		"gaps": {Name: "gaps", Settings: 1, Pupils: 60, DisadvantagedPupils: 6},

@@ -1,0 +1,167 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/coverage"
+)
+
+// NationalSummary is the national report: the sums of the areas'
+// status.coverage, overall, by wave, by region and per area.
+type NationalSummary struct {
+	// Target is the national target in percent of pupils covered.
+	Target int32 `json:"target"`
+	// Totals are the sums over every area, measured against Target.
+	Totals Figures `json:"totals"`
+	// ByWave has a row per wave, in wave order, measured against Target.
+	ByWave []WaveRow `json:"byWave"`
+	// ByRegion has a row per region, sorted by name, measured against Target.
+	ByRegion []RegionRow `json:"byRegion"`
+	// Areas has a row per area, sorted by name.
+	Areas   []AreaRow `json:"areas"`
+	Licence string    `json:"licence"`
+}
+
+// Figures are the sums over a group of areas. An area whose status has no
+// coverage yet counts in Areas but adds nothing else; AreasReporting counts
+// the areas that have reported coverage. TargetMet applies the national
+// target with the same integer rule as an area's.
+type Figures struct {
+	Areas          int64 `json:"areas"`
+	AreasReporting int64 `json:"areasReporting"`
+	Teams          int64 `json:"teams"`
+	TeamsReady     int64 `json:"teamsReady"`
+	mhstv1alpha1.AreaCoverage
+	DisadvantagedPupilsCoveredPercent string `json:"disadvantagedPupilsCoveredPercent"`
+}
+
+// WaveRow is the figures of the areas of one wave.
+type WaveRow struct {
+	Wave int32 `json:"wave"`
+	Figures
+}
+
+// RegionRow is the figures of the areas of one region.
+type RegionRow struct {
+	Region string `json:"region"`
+	Figures
+}
+
+// AreaRow is one area as its status reports it. TargetMet is measured
+// against the area's own coverageTarget, and is false while the area has not
+// reported coverage (CoverageReported false, figures 0).
+type AreaRow struct {
+	Name               string `json:"name"`
+	DisplayName        string `json:"displayName"`
+	LocalAuthorityCode string `json:"localAuthorityCode"`
+	Region             string `json:"region"`
+	Wave               int32  `json:"wave"`
+	CoverageTarget     int32  `json:"coverageTarget"`
+	CoverageReported   bool   `json:"coverageReported"`
+	Teams              int64  `json:"teams"`
+	TeamsReady         int64  `json:"teamsReady"`
+	mhstv1alpha1.AreaCoverage
+	DisadvantagedPupilsCoveredPercent string `json:"disadvantagedPupilsCoveredPercent"`
+}
+
+// NationalReport is National as indented JSON. The same areas always give
+// the same bytes, whatever order they come in.
+func NationalReport(areas []mhstv1alpha1.LocalArea, target int32) ([]byte, error) {
+	out, err := marshal(National(areas, target))
+	if err != nil {
+		return nil, fmt.Errorf("national report: %w", err)
+	}
+	return out, nil
+}
+
+// National sums the areas' status.coverage against the national target.
+func National(areas []mhstv1alpha1.LocalArea, target int32) NationalSummary {
+	summary := NationalSummary{
+		Target:   target,
+		ByWave:   []WaveRow{},
+		ByRegion: []RegionRow{},
+		Areas:    make([]AreaRow, 0, len(areas)),
+		Licence:  Licence,
+	}
+	byWave := map[int32]*Figures{}
+	byRegion := map[string]*Figures{}
+	for i := range areas {
+		area := &areas[i]
+		summary.Totals.add(area)
+		groupFigures(byWave, area.Spec.Wave).add(area)
+		groupFigures(byRegion, area.Spec.Region).add(area)
+		summary.Areas = append(summary.Areas, areaRow(area))
+	}
+	summary.Totals.finish(target)
+	for wave, f := range byWave {
+		f.finish(target)
+		summary.ByWave = append(summary.ByWave, WaveRow{Wave: wave, Figures: *f})
+	}
+	for region, f := range byRegion {
+		f.finish(target)
+		summary.ByRegion = append(summary.ByRegion, RegionRow{Region: region, Figures: *f})
+	}
+	slices.SortFunc(summary.ByWave, func(a, b WaveRow) int { return cmp.Compare(a.Wave, b.Wave) })
+	slices.SortFunc(summary.ByRegion, func(a, b RegionRow) int { return strings.Compare(a.Region, b.Region) })
+	slices.SortStableFunc(summary.Areas, func(a, b AreaRow) int { return strings.Compare(a.Name, b.Name) })
+	return summary
+}
+
+func groupFigures[K comparable](groups map[K]*Figures, key K) *Figures {
+	f, ok := groups[key]
+	if !ok {
+		f = &Figures{}
+		groups[key] = f
+	}
+	return f
+}
+
+func (f *Figures) add(area *mhstv1alpha1.LocalArea) {
+	f.Areas++
+	f.Teams += int64(area.Status.Teams.Total)
+	f.TeamsReady += int64(area.Status.Teams.Ready)
+	c := area.Status.Coverage
+	if c == nil {
+		return
+	}
+	f.AreasReporting++
+	f.Settings += c.Settings
+	f.SettingsCovered += c.SettingsCovered
+	f.Pupils += c.Pupils
+	f.PupilsCovered += c.PupilsCovered
+	f.DisadvantagedPupils += c.DisadvantagedPupils
+	f.DisadvantagedPupilsCovered += c.DisadvantagedPupilsCovered
+}
+
+// finish derives the percentages and TargetMet from the sums, rather than
+// trusting any area's own strings.
+func (f *Figures) finish(target int32) {
+	f.PupilsCoveredPercent = coverage.Percent(f.PupilsCovered, f.Pupils)
+	f.TargetMet = coverage.TargetMet(f.PupilsCovered, f.Pupils, target)
+	f.DisadvantagedPupilsCoveredPercent = coverage.Percent(f.DisadvantagedPupilsCovered, f.DisadvantagedPupils)
+}
+
+func areaRow(area *mhstv1alpha1.LocalArea) AreaRow {
+	row := AreaRow{
+		Name:               area.Name,
+		DisplayName:        area.Spec.DisplayName,
+		LocalAuthorityCode: area.Spec.LocalAuthorityCode,
+		Region:             area.Spec.Region,
+		Wave:               area.Spec.Wave,
+		CoverageTarget:     coverage.TargetOf(area),
+		Teams:              int64(area.Status.Teams.Total),
+		TeamsReady:         int64(area.Status.Teams.Ready),
+	}
+	if c := area.Status.Coverage; c != nil {
+		row.CoverageReported = true
+		row.AreaCoverage = *c
+		row.TargetMet = coverage.TargetMet(c.PupilsCovered, c.Pupils, row.CoverageTarget)
+	}
+	row.PupilsCoveredPercent = coverage.Percent(row.PupilsCovered, row.Pupils)
+	row.DisadvantagedPupilsCoveredPercent = coverage.Percent(row.DisadvantagedPupilsCovered, row.DisadvantagedPupils)
+	return row
+}
