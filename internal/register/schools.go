@@ -8,6 +8,7 @@
 package register
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -205,10 +206,20 @@ func ReadSchools(r io.Reader, opts ReadOptions) (SchoolFile, error) {
 	return file, nil
 }
 
-// newCSVReader returns a reader that leaves the column count to the caller,
-// so that a short row is reported with its line like any other invalid row.
+// utf8BOM is the byte order mark spreadsheet programs put at the start of
+// the CSV files they save.
+const utf8BOM = "\ufeff"
+
+// newCSVReader returns a reader that skips a byte order mark (which would
+// otherwise make the quoted first header field malformed) and leaves the
+// column count to the caller, so that a short row is reported with its line
+// like any other invalid row.
 func newCSVReader(r io.Reader) *csv.Reader {
-	reader := csv.NewReader(r)
+	buffered := bufio.NewReader(r)
+	if start, err := buffered.Peek(len(utf8BOM)); err == nil && string(start) == utf8BOM {
+		_, _ = buffered.Discard(len(utf8BOM))
+	}
+	reader := csv.NewReader(buffered)
 	reader.FieldsPerRecord = -1
 	return reader
 }
@@ -240,7 +251,7 @@ type header struct {
 }
 
 // readHeader reads the header row and finds every required column in it,
-// ignoring case, surrounding spaces and a UTF-8 byte order mark.
+// ignoring case and surrounding spaces.
 func readHeader(reader *csv.Reader, required []string) (header, error) {
 	names, err := reader.Read()
 	if errors.Is(err, io.EOF) {
@@ -251,7 +262,7 @@ func readHeader(reader *csv.Reader, required []string) (header, error) {
 	}
 	found := map[string]int{}
 	for i, name := range names {
-		name = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "\ufeff")))
+		name = strings.ToLower(strings.TrimSpace(name))
 		found[name] = i
 	}
 	h := header{index: map[string]int{}, width: len(names)}
