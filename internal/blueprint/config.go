@@ -29,12 +29,12 @@ const configMapName = "config"
 func teamConfig(in Input) map[string]string {
 	s := in.Spec
 	return map[string]string{
-		"MHST_TEAM":         in.TeamName,
-		"MHST_NAMESPACE":    in.Namespace,
-		"MHST_AREA":         in.AreaName,
-		"MHST_WAVE":         strconv.Itoa(int(in.Wave)),
-		"MHST_DISPLAY_NAME": s.DisplayName,
-		"MHST_YEAR_ROUND":   strconv.FormatBool(s.YearRound == nil || *s.YearRound),
+		"MHST_TEAM":          in.TeamName,
+		"MHST_NAMESPACE":     in.Namespace,
+		"MHST_AREA":          in.AreaName,
+		"MHST_WAVE":          strconv.Itoa(int(in.Wave)),
+		"MHST_DISPLAY_NAME":  s.DisplayName,
+		"MHST_YEAR_ROUND":    strconv.FormatBool(s.YearRound == nil || *s.YearRound),
 		"MHST_INTERVENTIONS": strings.Join(sortedInterventions(s.Interventions), ","),
 		"MHST_EDUCATION_MENTAL_HEALTH_PRACTITIONERS": itoa(s.Staffing.EducationMentalHealthPractitioners),
 		"MHST_SENIOR_CLINICIANS":                     itoa(s.Staffing.SeniorClinicians),

@@ -115,7 +115,7 @@ func kindRefusal(gvk schema.GroupVersionKind) string {
 		return ""
 	}
 	switch {
-	case resid.Gvk{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}.IsClusterScoped():
+	case resid.NewGvk(gvk.Group, gvk.Version, gvk.Kind).IsClusterScoped():
 		return "cluster-scoped objects would reach beyond the team's namespace; " + allowedList()
 	case gvk.Group == "rbac.authorization.k8s.io":
 		return "RBAC objects would let a blueprint grant permissions; " + allowedList()
