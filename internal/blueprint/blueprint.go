@@ -18,11 +18,14 @@
 package blueprint
 
 import (
+	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -79,6 +82,9 @@ type Output struct {
 // a team may not have (see AllowedKinds); in both cases nothing is returned
 // to apply, so the running service is left as it was.
 func Render(in Input) (*Output, error) {
+	if err := checkInput(in); err != nil {
+		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, err)
+	}
 	fSys, err := layOut(in)
 	if err != nil {
 		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, err)
@@ -92,6 +98,28 @@ func Render(in Input) (*Output, error) {
 		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, err)
 	}
 	return out, nil
+}
+
+// checkInput refuses an Input that would render objects the API server
+// rejects: the names end up in label values, which are shorter than object
+// names may be.
+func checkInput(in Input) error {
+	if in.Namespace == "" {
+		return errors.New("no namespace")
+	}
+	if in.Spec.Service.Image == "" {
+		return errors.New("spec.service.image is empty")
+	}
+	for _, f := range []struct{ field, value string }{{"team name", in.TeamName}, {"area name", in.AreaName}} {
+		field, value := f.field, f.value
+		if value == "" {
+			return fmt.Errorf("%s is empty", field)
+		}
+		if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
+			return fmt.Errorf("%s %q cannot be a label value: %s", field, value, strings.Join(errs, "; "))
+		}
+	}
+	return nil
 }
 
 // layOut writes the blueprint and the team's overlay to a fresh in-memory

@@ -473,3 +473,31 @@ func BenchmarkRenderBuiltin(b *testing.B) {
 		}
 	}
 }
+
+func TestRenderRefusesUnusableInput(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Input)
+		want string
+	}{
+		{name: "no namespace", edit: func(in *Input) { in.Namespace = "" }, want: "no namespace"},
+		{name: "no image", edit: func(in *Input) { in.Spec.Service.Image = "" }, want: "image"},
+		{name: "no team", edit: func(in *Input) { in.TeamName = "" }, want: "team name is empty"},
+		{name: "area name too long for a label", edit: func(in *Input) { in.AreaName = strings.Repeat("a", 64) }, want: "area name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := teamInput()
+			tt.edit(&in)
+			_, err := Render(in)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Render error = %v, want one mentioning %q", err, tt.want)
+			}
+			var invalid *InvalidError
+			var rejected *RejectedError
+			if errors.As(err, &invalid) || errors.As(err, &rejected) {
+				t.Errorf("a caller's mistake is reported as the blueprint's: %v", err)
+			}
+		})
+	}
+}

@@ -53,7 +53,7 @@ func (e *InvalidError) Unwrap() error {
 // and none of them can grant permissions (no RBAC) or reach beyond the
 // team's namespace.
 var allowedKinds = []schema.GroupVersionKind{
-	{Group: "apps", Version: "v1", Kind: "Deployment"},
+	deploymentKind,
 	{Group: "", Version: "v1", Kind: "Service"},
 	{Group: "", Version: "v1", Kind: "ServiceAccount"},
 	{Group: "", Version: "v1", Kind: "ConfigMap"},
@@ -69,7 +69,8 @@ func AllowedKinds() []schema.GroupVersionKind {
 	return slices.Clone(allowedKinds)
 }
 
-var deploymentKind = allowedKinds[0]
+// deploymentKind is the kind of the one object every render must have.
+var deploymentKind = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 
 // validate checks a sorted render and returns a *RejectedError for the first
 // object that may not be applied, or if there is not exactly one Deployment.
