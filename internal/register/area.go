@@ -50,8 +50,8 @@ func SelectArea(schools []School, dir Directory, code string, opts SelectOptions
 	}
 	area.Authority = authorityOf(inAuthority[0], dir, code)
 	if len(area.Schools) == 0 {
-		return Area{}, fmt.Errorf("%s (%s) has no state-funded schools; %d independent schools were skipped",
-			area.Authority.Name, code, area.SkippedIndependent)
+		return Area{}, fmt.Errorf("%s (%s) has no state-funded schools, only %s",
+			area.Authority.Name, code, count(area.SkippedIndependent, "independent school"))
 	}
 	sort.Slice(area.Schools, func(i, j int) bool { return area.Schools[i].URN < area.Schools[j].URN })
 	return area, nil

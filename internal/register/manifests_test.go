@@ -78,7 +78,7 @@ func TestSelectArea(t *testing.T) {
 		{name: "unmatched 2022/23 code keeps it", code: "E08000019", wantCode: "E08000019", wantURNs: "400001"},
 		{name: "today's code with schools under the old one", code: "E08000039", wantErr: "the register lists it under its 2022/23 code E08000019"},
 		{name: "unknown code", code: "E06999999", wantErr: "no local authority has the code E06999999"},
-		{name: "only independent schools", code: "E09000001", wantErr: "City of London (E09000001) has no state-funded schools; 1 independent schools were skipped"},
+		{name: "only independent schools", code: "E09000001", wantErr: "City of London (E09000001) has no state-funded schools, only 1 independent school"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
