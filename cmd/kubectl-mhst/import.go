@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +72,7 @@ func parseImportFlags(args []string, stderr io.Writer) (importOptions, error) {
 	fs.StringVar(&opts.authoritiesFile, "authorities", "",
 		"the local authority CSV (default: local-authorities-england.csv beside --file)")
 	fs.Var(&opts.codes, "la", "ONS code of a local authority, comma-separated or repeated (required)")
-	fs.IntVar(&opts.wave, "wave", -1, "the rollout wave the areas join in, 0 or more (required)")
+	fs.IntVar(&opts.wave, "wave", 0, "the rollout wave the areas join in, 0 (the 2019 trailblazers) or more (required)")
 	fs.Var(&opts.board, "board", "a governance board member, Kind:name:Sector[:Role], repeated (at least one)")
 	fs.Var(&opts.leads, "lead", "a lead who manages the area's teams and allocations, Kind:name, repeated")
 	fs.BoolVar(&opts.skipInvalid, "skip-invalid", false, "keep the valid rows of the register and report the invalid ones")
@@ -80,13 +82,17 @@ func parseImportFlags(args []string, stderr io.Writer) (importOptions, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return importOptions{}, err
 	}
+	waveSet := false
+	fs.Visit(func(f *flag.Flag) { waveSet = waveSet || f.Name == "wave" })
 	switch {
 	case opts.schoolsFile == "":
 		return importOptions{}, fmt.Errorf("%w: --file is required", errUsage)
 	case len(opts.codes) == 0:
 		return importOptions{}, fmt.Errorf("%w: --la is required", errUsage)
-	case opts.wave < 0:
-		return importOptions{}, fmt.Errorf("%w: --wave is required (0 or more)", errUsage)
+	case !waveSet:
+		return importOptions{}, fmt.Errorf("%w: --wave is required", errUsage)
+	case opts.wave < 0 || opts.wave > math.MaxInt32:
+		return importOptions{}, fmt.Errorf("%w: --wave %d is not 0 or more", errUsage, opts.wave)
 	case len(opts.board) == 0:
 		return importOptions{}, fmt.Errorf("%w: at least one --board Kind:name:Sector is required; local governance must involve both health and education", errUsage)
 	case opts.output != "yaml":

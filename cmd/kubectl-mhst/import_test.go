@@ -109,6 +109,7 @@ func TestImportErrors(t *testing.T) {
 		{name: "no file", args: append([]string{"--la", "E06000053", "--wave", "1"}, board...), wantCode: 2, wantErr: "--file is required"},
 		{name: "no area", args: append([]string{"--file", "x.csv", "--wave", "1"}, board...), wantCode: 2, wantErr: "--la is required"},
 		{name: "no wave", args: append([]string{"--file", "x.csv", "--la", "E06000053"}, board...), wantCode: 2, wantErr: "--wave is required"},
+		{name: "negative wave", args: append([]string{"--file", "x.csv", "--la", "E06000053", "--wave", "-1"}, board...), wantCode: 2, wantErr: "--wave -1 is not 0 or more"},
 		{name: "no board", args: []string{"--file", "x.csv", "--la", "E06000053", "--wave", "1"}, wantCode: 2, wantErr: "at least one --board"},
 		{name: "bad board", args: []string{"--file", "x.csv", "--la", "E06000053", "--wave", "1", "--board", "Team:x:Health"}, wantCode: 2, wantErr: `kind "Team" is not User or Group`},
 		{name: "json output", args: append([]string{"--file", "x.csv", "--la", "E06000053", "--wave", "1", "-o", "json"}, board...), wantCode: 2, wantErr: "only yaml"},
