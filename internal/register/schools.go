@@ -138,7 +138,7 @@ type RowErrors []RowError
 
 func (errs RowErrors) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d invalid rows", len(errs))
+	b.WriteString(count(len(errs), "invalid row"))
 	for i, e := range errs {
 		if i == maxListedRowErrors {
 			fmt.Fprintf(&b, "\n  ... and %d more", len(errs)-maxListedRowErrors)
