@@ -2,11 +2,15 @@ package blueprint
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -337,5 +341,50 @@ func TestAllowedKinds(t *testing.T) {
 		if !slices.Contains(want, obj.GroupVersionKind()) {
 			t.Errorf("built-in renders %v, which is not allowed", obj.GroupVersionKind())
 		}
+	}
+}
+
+// TestRenderDocumentedExample renders the worked example of
+// docs/blueprints.md (copied to testdata) and checks what the docs promise.
+func TestRenderDocumentedExample(t *testing.T) {
+	dir := "testdata/referrals-blueprint"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range entries {
+		content, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = string(content)
+	}
+	in := teamInput()
+	in.CustomFiles = files
+	out := mustRender(t, in)
+
+	var got []string
+	for _, o := range out.Objects {
+		got = append(got, o.GetKind()+" "+o.GetName())
+	}
+	want := []string{
+		"ConfigMap " + configMapOf(t, out).Name,
+		"Deployment leeds-north-referrals",
+		"HorizontalPodAutoscaler leeds-north-referrals",
+		"NetworkPolicy leeds-north-service",
+		"Service leeds-north-referrals",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("objects = %v, want %v", got, want)
+	}
+	hpa := out.Objects[2]
+	if target, _, _ := unstructured.NestedString(hpa.Object, "spec", "scaleTargetRef", "name"); target != out.DeploymentName {
+		t.Errorf("HPA targets %q, want %q", target, out.DeploymentName)
+	}
+	var np networkingv1.NetworkPolicy
+	typed(t, out, "NetworkPolicy", &np)
+	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 1+len(in.AllowIngressFrom) {
+		t.Errorf("ingress = %+v, want the team's peers", np.Spec.Ingress)
 	}
 }
