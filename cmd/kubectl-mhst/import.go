@@ -112,7 +112,7 @@ func buildAreas(opts importOptions, stderr io.Writer) ([]register.Manifests, err
 		return nil, err
 	}
 	if len(schools.Invalid) > 0 {
-		fmt.Fprintf(stderr, "warning: --skip-invalid left out %v\n", schools.Invalid)
+		note(stderr, "warning: --skip-invalid left out %v\n", schools.Invalid)
 	}
 	authorities, err := readAuthorities(opts.authoritiesFile)
 	if err != nil {
@@ -121,7 +121,7 @@ func buildAreas(opts importOptions, stderr io.Writer) ([]register.Manifests, err
 	dir := register.NewDirectory(authorities)
 	areaOpts := register.AreaOptions{Wave: int32(opts.wave), Board: opts.board, Leads: opts.leads}
 	if missing := register.MissingSectors(opts.board); len(missing) > 0 {
-		fmt.Fprintf(stderr, "warning: the board has no %s member; local governance must involve both health and education, "+
+		note(stderr, "warning: the board has no %s member; local governance must involve both health and education, "+
 			"and the areas will not be GovernanceReady until it does\n", joinSectors(missing))
 	}
 	var all []register.Manifests
@@ -149,7 +149,7 @@ func buildAreas(opts importOptions, stderr io.Writer) ([]register.Manifests, err
 // so its LocalArea carries the register's 2022/23 code and name.
 func warnUnmatched(stderr io.Writer, dir register.Directory, area register.Area) {
 	for _, u := range dir.UnmatchedAuthorities(area.Schools) {
-		fmt.Fprintf(stderr, "warning: %s (%s, DfE number %s) is not in the authorities file by ONS code or DfE number; "+
+		note(stderr, "warning: %s (%s, DfE number %s) is not in the authorities file by ONS code or DfE number; "+
 			"the LocalArea uses the register's 2022/23 code and name\n", u.Name, u.Code, u.OldCode)
 	}
 }
@@ -159,7 +159,7 @@ func readSchools(path string, skipInvalid bool) (register.SchoolFile, error) {
 	if err != nil {
 		return register.SchoolFile{}, fmt.Errorf("open schools file: %w", err)
 	}
-	defer f.Close() //nolint:errcheck // read-only; a close error loses nothing
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	schools, err := register.ReadSchools(f, register.ReadOptions{SkipInvalid: skipInvalid})
 	if err != nil {
 		return register.SchoolFile{}, fmt.Errorf("%s: %w", path, err)
@@ -172,7 +172,7 @@ func readAuthorities(path string) ([]register.Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open authorities file (set --authorities): %w", err)
 	}
-	defer f.Close() //nolint:errcheck // read-only; a close error loses nothing
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	authorities, err := register.ReadAuthorities(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -216,7 +216,7 @@ func writeAreaFiles(dir, source string, all []register.Manifests, stderr io.Writ
 			errs = append(errs, fmt.Errorf("write %s: %w", path, err))
 			continue
 		}
-		fmt.Fprintf(stderr, "wrote %s: %d settings in %d lists\n", path, len(m.From.Schools), len(m.Coverages))
+		note(stderr, "wrote %s: %d settings in %d lists\n", path, len(m.From.Schools), len(m.Coverages))
 	}
 	return errors.Join(errs...)
 }

@@ -47,10 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "error: %v\n", err)
+		note(stderr, "error: %v\n", err)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "error: %v\n", err)
+		note(stderr, "error: %v\n", err)
 		return 1
 	}
 }
@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // dispatch runs the subcommand args name.
 func dispatch(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		note(stderr, "%s", usage)
 		return fmt.Errorf("%w: a command is required", errUsage)
 	}
 	switch args[0] {
@@ -73,9 +73,15 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		_, err := fmt.Fprint(stdout, usage)
 		return err
 	default:
-		fmt.Fprint(stderr, usage)
+		note(stderr, "%s", usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
+}
+
+// note writes a message for the person at the terminal. A failure to write
+// to stderr cannot be reported anywhere, so it is ignored.
+func note(stderr io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(stderr, format, args...)
 }
 
 // newFlagSet returns a flag set for a subcommand that reports its own errors
@@ -84,8 +90,7 @@ func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("kubectl mhst "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), help)
-		fmt.Fprintln(fs.Output(), "\nFlags:")
+		note(fs.Output(), "%s\nFlags:\n", help)
 		fs.PrintDefaults()
 	}
 	return fs

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,6 +53,9 @@ func BuildManifests(area Area, opts AreaOptions) (Manifests, error) {
 	if opts.Wave < 0 {
 		return Manifests{}, fmt.Errorf("area %s: wave %d is negative", area.Authority.Name, opts.Wave)
 	}
+	if len(area.Schools) == 0 {
+		return Manifests{}, fmt.Errorf("area %s has no settings to list", area.Authority.Name)
+	}
 	name, err := AreaName(area.Authority.Name)
 	if err != nil {
 		return Manifests{}, err
@@ -65,8 +69,9 @@ func BuildManifests(area Area, opts AreaOptions) (Manifests, error) {
 			Region:             area.Authority.RegionName,
 			Wave:               opts.Wave,
 			Governance: mhstv1alpha1.Governance{
-				Board: opts.Board,
-				Leads: opts.Leads,
+				// Cloned so that areas built with the same options share nothing.
+				Board: slices.Clone(opts.Board),
+				Leads: slices.Clone(opts.Leads),
 			},
 		},
 	}

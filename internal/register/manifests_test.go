@@ -114,18 +114,24 @@ func TestBuildManifestsRefuses(t *testing.T) {
 	area := Area{Authority: Authority{Code: "E06000001", Name: "Hartlepool"}, Schools: []School{{URN: "111111"}}}
 	group := mhstv1alpha1.SubjectGroup
 	tests := []struct {
-		name    string
-		opts    AreaOptions
-		wantErr string
+		name      string
+		noSchools bool
+		opts      AreaOptions
+		wantErr   string
 	}{
 		{name: "no board", opts: AreaOptions{Wave: 1}, wantErr: "the governance board has no members"},
 		{name: "member twice", opts: AreaOptions{Board: append(testBoard, testBoard[0])}, wantErr: "board member Group:icb is listed twice"},
 		{name: "lead twice", opts: AreaOptions{Board: testBoard, Leads: []mhstv1alpha1.Subject{{Kind: group, Name: "a"}, {Kind: group, Name: "a"}}}, wantErr: "lead Group:a is listed twice"},
+		{name: "no settings", noSchools: true, opts: AreaOptions{Board: testBoard}, wantErr: "has no settings to list"},
 		{name: "negative wave", opts: AreaOptions{Board: testBoard, Wave: -1}, wantErr: "wave -1 is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := BuildManifests(area, tt.opts)
+			a := area
+			if tt.noSchools {
+				a.Schools = nil
+			}
+			_, err := BuildManifests(a, tt.opts)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
 			}
