@@ -62,6 +62,16 @@ const (
 	ReasonSettingsClaimed     = "SettingsClaimedElsewhere"
 	ReasonUnallocated         = "Unallocated"
 	ReasonCovered             = "Covered"
+	// ReasonRenderFailed (SupportTeam): the team's service could not be
+	// rendered for a reason that is not the blueprint's, such as a team or
+	// area name too long to be a label value.
+	ReasonRenderFailed = "RenderFailed"
+	// ReasonNotDeployed (SupportTeam ServiceAvailable): no service has been
+	// deployed for the team yet.
+	ReasonNotDeployed = "NotDeployed"
+	// ReasonDriftCorrected is the reason of the Event emitted when the
+	// operator restores an object of a team's service deleted by someone else.
+	ReasonDriftCorrected = "DriftCorrected"
 )
 
 // Labels and annotations the operator sets on what it manages.
