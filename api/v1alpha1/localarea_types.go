@@ -179,10 +179,14 @@ type LocalAreaSpec struct {
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 	// namespace is the area's own namespace, where its teams and allocations
-	// live. Defaults to mhst-<name>; it cannot change once set.
+	// live. Defaults to mhst-<name>; it cannot change once set. It cannot be
+	// default or a kube- namespace: the operator applies a quota and
+	// default-deny network policies to the area's namespace, which would
+	// break the cluster's own workloads there.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self != 'default' && !self.startsWith('kube-')",message="spec.namespace cannot be default or a kube- namespace: an area needs a namespace of its own"
 	Namespace string `json:"namespace,omitempty"`
 	// governance is the area's governance board and leads.
 	// +required
@@ -283,7 +287,7 @@ type LocalAreaStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 58 || has(self.spec.__namespace__)",message="a LocalArea whose name is longer than 58 characters must set spec.namespace (the default mhst-<name> would be too long)"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 58 || has(self.spec.__namespace__)",message="a LocalArea whose name is longer than 58 characters must set spec.namespace (the default mhst-<name> would be too long)",fieldPath=".spec.namespace",reason=FieldValueRequired
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.spec.__namespace__) ? (has(self.spec.__namespace__) && self.spec.__namespace__ == oldSelf.spec.__namespace__) : (!has(self.spec.__namespace__) || self.spec.__namespace__ == 'mhst-' + self.metadata.name)",message="spec.namespace is immutable: an area's namespace cannot change once set (it defaults to mhst-<name>)",fieldPath=".spec.namespace"
 type LocalArea struct {
 	metav1.TypeMeta   `json:",inline"`
