@@ -1,0 +1,170 @@
+package controllers
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/coverage"
+)
+
+// Label names of the coverage metrics.
+const (
+	metricLabelArea      = "area"
+	metricLabelWave      = "wave"
+	metricLabelRegion    = "region"
+	metricLabelNamespace = "namespace"
+	metricLabelTeam      = "team"
+)
+
+// Per-area gauges, the figures of the area's coverage report. Wave and
+// region are labels so that a dashboard can sum by either without joining.
+var (
+	areaLabels = []string{metricLabelArea, metricLabelWave, metricLabelRegion}
+
+	areaPupils = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_pupils",
+		Help: "Pupils in the distinct settings listed by the area's SchoolCoverages.",
+	}, areaLabels)
+	areaPupilsCovered = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_pupils_covered",
+		Help: "Pupils in the area's covered settings (agreed, team present and not suspended, claim not lost).",
+	}, areaLabels)
+	areaSettings = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_settings",
+		Help: "Distinct settings (schools and colleges) listed by the area's SchoolCoverages.",
+	}, areaLabels)
+	areaSettingsCovered = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_settings_covered",
+		Help: "The area's covered settings.",
+	}, areaLabels)
+	areaDisadvantaged = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_disadvantaged_pupils",
+		Help: "Pupils eligible for free school meals in the area's settings, where known.",
+	}, areaLabels)
+	areaDisadvantagedCovered = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_disadvantaged_pupils_covered",
+		Help: "Pupils eligible for free school meals in the area's covered settings, where known.",
+	}, areaLabels)
+
+	teamCapacityUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_team_capacity_used_ratio",
+		Help: "Share of a team's capacity its agreed allocations use: the larger of settings/maxSettings and pupils/maxPupils (1 is full, above 1 over capacity).",
+	}, []string{metricLabelArea, metricLabelNamespace, metricLabelTeam})
+)
+
+func init() {
+	metrics.Registry.MustRegister(
+		areaPupils, areaPupilsCovered,
+		areaSettings, areaSettingsCovered,
+		areaDisadvantaged, areaDisadvantagedCovered,
+		teamCapacityUsed,
+	)
+}
+
+// areaGauges are the per-area gauges, in one list so that setting and
+// deleting an area's series cannot miss one.
+var areaGauges = []*prometheus.GaugeVec{
+	areaPupils, areaPupilsCovered,
+	areaSettings, areaSettingsCovered,
+	areaDisadvantaged, areaDisadvantagedCovered,
+}
+
+// coverageMetrics keeps the coverage gauges in step with the areas: it
+// remembers the label values it last set for each area, so that a series
+// disappears when its area or team does, or when an area's wave or region
+// changes (a stale series would otherwise be summed twice by a dashboard).
+// Safe for concurrent use by the report reconciler's workers.
+type coverageMetrics struct {
+	mu sync.Mutex
+	// areas holds the labels of each area's series, by area name.
+	areas map[string]prometheus.Labels
+	// teams holds the team label sets of each area, by area name.
+	teams map[string][]prometheus.Labels
+}
+
+func newCoverageMetrics() *coverageMetrics {
+	return &coverageMetrics{areas: map[string]prometheus.Labels{}, teams: map[string][]prometheus.Labels{}}
+}
+
+// set records the area's figures and its teams' capacity used.
+func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	labels := prometheus.Labels{
+		metricLabelArea:   area.Name,
+		metricLabelWave:   strconv.FormatInt(int64(area.Spec.Wave), 10),
+		metricLabelRegion: area.Spec.Region,
+	}
+	if old, ok := m.areas[area.Name]; ok && !maps.Equal(old, labels) {
+		deleteSeries(areaGauges, old)
+	}
+	m.areas[area.Name] = labels
+	c := res.Area
+	areaPupils.With(labels).Set(float64(c.Pupils))
+	areaPupilsCovered.With(labels).Set(float64(c.PupilsCovered))
+	areaSettings.With(labels).Set(float64(c.Settings))
+	areaSettingsCovered.With(labels).Set(float64(c.SettingsCovered))
+	areaDisadvantaged.With(labels).Set(float64(c.DisadvantagedPupils))
+	areaDisadvantagedCovered.With(labels).Set(float64(c.DisadvantagedPupilsCovered))
+	m.setTeams(area, res.Teams)
+}
+
+// setTeams sets the capacity of the area's current teams and deletes the
+// series of teams that are gone.
+func (m *coverageMetrics) setTeams(area *mhstv1alpha1.LocalArea, teams map[string]coverage.Team) {
+	current := make([]prometheus.Labels, 0, len(teams))
+	for _, t := range teams {
+		labels := prometheus.Labels{
+			metricLabelArea:      area.Name,
+			metricLabelNamespace: area.Status.Namespace,
+			metricLabelTeam:      t.Name,
+		}
+		teamCapacityUsed.With(labels).Set(capacityUsedRatio(t))
+		current = append(current, labels)
+	}
+	for _, old := range m.teams[area.Name] {
+		if !slices.ContainsFunc(current, func(l prometheus.Labels) bool { return maps.Equal(l, old) }) {
+			teamCapacityUsed.Delete(old)
+		}
+	}
+	m.teams[area.Name] = current
+}
+
+// forget deletes every series of an area that no longer exists.
+func (m *coverageMetrics) forget(areaName string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.areas[areaName]; ok {
+		deleteSeries(areaGauges, old)
+	}
+	for _, old := range m.teams[areaName] {
+		teamCapacityUsed.Delete(old)
+	}
+	delete(m.areas, areaName)
+	delete(m.teams, areaName)
+}
+
+// capacityUsedRatio is the exact ratio behind the team's rounded
+// capacityUsedPercent: Prometheus takes ratios, not rounded strings.
+func capacityUsedRatio(t coverage.Team) float64 {
+	var bySettings, byPupils float64
+	if t.MaxSettings > 0 {
+		bySettings = float64(t.Settings) / float64(t.MaxSettings)
+	}
+	if t.MaxPupils > 0 {
+		byPupils = float64(t.Pupils) / float64(t.MaxPupils)
+	}
+	return max(bySettings, byPupils)
+}
+
+func deleteSeries(gauges []*prometheus.GaugeVec, labels prometheus.Labels) {
+	for _, g := range gauges {
+		g.Delete(labels)
+	}
+}

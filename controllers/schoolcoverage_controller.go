@@ -1,0 +1,341 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/coverage"
+)
+
+// maxConflictsInMessage bounds the Conflicted message; status.conflicts
+// always lists every conflict.
+const maxConflictsInMessage = 10
+
+// SchoolCoverageReconciler writes SchoolCoverage status: what the allocation
+// counts for in its area (settings, pupils, disadvantaged pupils, conflicts)
+// and its Agreed, Conflicted and Ready conditions. It is the only writer of
+// SchoolCoverage status.
+//
+// Which claim holds a setting depends on every allocation of the area, so a
+// change to one SchoolCoverage re-evaluates all SchoolCoverages of its
+// namespace, listed from the cache: the work is proportional to the area that
+// changed, never to the nation.
+//
+// Readiness, as an auditor reads it: Ready is True when the settings credited
+// to the allocation are covered (reason Covered), or when a list without a
+// team records its settings (reason Unallocated). An allocation that loses
+// some of its settings to older claims still covers the others, so it stays
+// Ready with Conflicted True beside it; one that loses all of them covers
+// nothing and is Ready False with reason SettingsClaimedElsewhere. A missing
+// or suspended team and a missing agreement make it Ready False without
+// Stalled: each resolves when a person acts elsewhere (creates the team,
+// resumes it, records the board's decision) and the controller notices on
+// its own. Only an allocation outside any area's namespace is Stalled.
+type SchoolCoverageReconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=mhst.io,resources=schoolcoverages,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mhst.io,resources=schoolcoverages/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mhst.io,resources=supportteams,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mhst.io,resources=localareas,verbs=get;list;watch
+
+// Reconcile computes the allocation's place in its area and records it.
+func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var cov mhstv1alpha1.SchoolCoverage
+	if err := r.Get(ctx, req.NamespacedName, &cov); err != nil {
+		// Gone: its siblings were enqueued by the same delete event.
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	area, err := areaOfNamespace(ctx, r, cov.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	before := cov.DeepCopy()
+	if area == nil {
+		r.recordNoArea(&cov)
+	} else {
+		res, _, err := areaCoverageFromCache(ctx, r, area)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		alloc, ok := res.Allocations[cov.Name]
+		if !ok {
+			// Deleted between the two reads of the cache; its delete
+			// event re-evaluates the area.
+			return ctrl.Result{}, nil
+		}
+		recordCoverageAllocation(&cov, area, alloc)
+	}
+	if err := r.writeStatus(ctx, &cov, before); err != nil {
+		return ctrl.Result{}, fmt.Errorf("record coverage %s: %w", req.NamespacedName, err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// writeStatus writes the status when it changed. The API requires
+// status.settings, pupils and disadvantagedPupils, which a patch of the
+// difference leaves out while they are 0, so the first write (no Ready
+// condition yet) sends the whole status; later ones send the difference.
+func (r *SchoolCoverageReconciler) writeStatus(ctx context.Context, cov, before *mhstv1alpha1.SchoolCoverage) error {
+	if meta.FindStatusCondition(before.Status.Conditions, mhstv1alpha1.ConditionReady) != nil {
+		return patchStatus(ctx, r.Client, cov, before)
+	}
+	// No resourceVersion precondition, as for every status write: the
+	// reconciler is the status's only writer.
+	cov.ResourceVersion = ""
+	if err := r.Status().Patch(ctx, cov, client.Merge); err != nil {
+		return fmt.Errorf("write first status: %w", err)
+	}
+	return nil
+}
+
+// areaCoverageFromCache applies the coverage rules to the SchoolCoverages and
+// SupportTeams of the area's namespace, listed from the cache.
+func areaCoverageFromCache(ctx context.Context, c client.Reader, area *mhstv1alpha1.LocalArea) (coverage.Result, []mhstv1alpha1.SupportTeam, error) {
+	ns := area.Status.Namespace
+	var covs mhstv1alpha1.SchoolCoverageList
+	if err := c.List(ctx, &covs, client.InNamespace(ns)); err != nil {
+		return coverage.Result{}, nil, fmt.Errorf("list coverages of area %s: %w", area.Name, err)
+	}
+	var teams mhstv1alpha1.SupportTeamList
+	if err := c.List(ctx, &teams, client.InNamespace(ns)); err != nil {
+		return coverage.Result{}, nil, fmt.Errorf("list teams of area %s: %w", area.Name, err)
+	}
+	return coverage.Compute(covs.Items, teams.Items, coverage.TargetOf(area)), teams.Items, nil
+}
+
+// recordNoArea records an allocation that no LocalArea's namespace holds: it
+// counts for nothing until it is moved into its area's namespace.
+func (r *SchoolCoverageReconciler) recordNoArea(cov *mhstv1alpha1.SchoolCoverage) {
+	cov.Status.ObservedGeneration = cov.Generation
+	cov.Status.Settings, cov.Status.Pupils, cov.Status.DisadvantagedPupils = 0, 0, 0
+	cov.Status.Conflicts = nil
+	setAgreedCondition(cov)
+	// Conflicts are decided within an area; there is none here.
+	meta.RemoveStatusCondition(&cov.Status.Conditions, mhstv1alpha1.ConditionConflicted)
+	setReadiness(&cov.Status.Conditions, cov.Generation, stalled(mhstv1alpha1.ReasonNoLocalArea,
+		fmt.Sprintf("No LocalArea holds namespace %s: a SchoolCoverage counts only in its LocalArea's namespace (the area's status.namespace); move it there, or create the LocalArea.", cov.Namespace)))
+}
+
+// recordCoverageAllocation records what the allocation counts for in its area.
+func recordCoverageAllocation(cov *mhstv1alpha1.SchoolCoverage, area *mhstv1alpha1.LocalArea, alloc coverage.Allocation) {
+	cov.Status.ObservedGeneration = cov.Generation
+	cov.Status.Settings = alloc.Settings
+	cov.Status.Pupils = alloc.Pupils
+	cov.Status.DisadvantagedPupils = alloc.DisadvantagedPupils
+	cov.Status.Conflicts = nil
+	if len(alloc.Conflicts) > 0 {
+		cov.Status.Conflicts = alloc.Conflicts
+	}
+	setAgreedCondition(cov)
+	setConflictedCondition(cov, alloc)
+	setReadiness(&cov.Status.Conditions, cov.Generation, coverageReadiness(cov, area, alloc))
+}
+
+// setAgreedCondition records whether the governance board's agreement is in the spec.
+func setAgreedCondition(cov *mhstv1alpha1.SchoolCoverage) {
+	conds, gen := &cov.Status.Conditions, cov.Generation
+	agreement := cov.Spec.Agreement
+	switch {
+	case agreement != nil:
+		setCondition(conds, gen, mhstv1alpha1.ConditionAgreed, metav1.ConditionTrue, mhstv1alpha1.ReasonAgreementRecorded, agreementMessage(agreement))
+	case cov.Spec.TeamRef == nil:
+		setCondition(conds, gen, mhstv1alpha1.ConditionAgreed, metav1.ConditionFalse, mhstv1alpha1.ReasonAwaitingAgreement,
+			"Proposed: no agreement recorded. A list without spec.teamRef allocates no team time; add spec.agreement once the governance board has agreed an allocation.")
+	default:
+		setCondition(conds, gen, mhstv1alpha1.ConditionAgreed, metav1.ConditionFalse, mhstv1alpha1.ReasonAwaitingAgreement,
+			fmt.Sprintf("Proposed: the allocation of team %s's time to these settings is not agreed, so they do not count as covered; add spec.agreement once the governance board has agreed.", cov.Spec.TeamRef.Name))
+	}
+}
+
+// agreementMessage says which board decision the allocation rests on.
+func agreementMessage(a *mhstv1alpha1.Agreement) string {
+	msg := fmt.Sprintf("Agreed by the governance board: decision %s", a.DecisionRef)
+	if a.AgreedBy != "" {
+		msg += ", by " + a.AgreedBy
+	}
+	if a.AgreedAt != "" {
+		msg += ", on " + a.AgreedAt
+	}
+	return msg + "."
+}
+
+// setConflictedCondition records the settings this allocation lists that an older
+// claim holds.
+func setConflictedCondition(cov *mhstv1alpha1.SchoolCoverage, alloc coverage.Allocation) {
+	conds, gen := &cov.Status.Conditions, cov.Generation
+	switch {
+	case len(alloc.Conflicts) > 0:
+		setCondition(conds, gen, mhstv1alpha1.ConditionConflicted, metav1.ConditionTrue, mhstv1alpha1.ReasonSettingsClaimed, conflictMessage(cov, alloc.Conflicts))
+	case cov.Spec.TeamRef == nil:
+		setCondition(conds, gen, mhstv1alpha1.ConditionConflicted, metav1.ConditionFalse, mhstv1alpha1.ReasonNoConflicts,
+			"A list without spec.teamRef never conflicts: a setting a team also claims counts once, as that team's.")
+	default:
+		setCondition(conds, gen, mhstv1alpha1.ConditionConflicted, metav1.ConditionFalse, mhstv1alpha1.ReasonNoConflicts,
+			"No setting listed is claimed by an older allocation in this area.")
+	}
+}
+
+// conflictMessage lists the lost settings and who holds them, the first
+// maxConflictsInMessage of them; status.conflicts has them all.
+func conflictMessage(cov *mhstv1alpha1.SchoolCoverage, conflicts []mhstv1alpha1.Conflict) string {
+	shown := make([]string, 0, maxConflictsInMessage)
+	for _, c := range conflicts[:min(len(conflicts), maxConflictsInMessage)] {
+		shown = append(shown, fmt.Sprintf("%s (held by %s)", c.URN, c.ClaimedBy))
+	}
+	list := strings.Join(shown, ", ")
+	if more := len(conflicts) - len(shown); more > 0 {
+		list += fmt.Sprintf(" and %d more (see status.conflicts)", more)
+	}
+	return fmt.Sprintf("%d of the %d settings listed are held by older allocations and are not counted here: %s. The oldest claim wins; remove them from spec.settings, or withdraw the older allocation.",
+		len(conflicts), len(cov.Spec.Settings), list)
+}
+
+// coverageReadiness is the Ready condition of an allocation in an area,
+// checked in the order a person would fix things.
+func coverageReadiness(cov *mhstv1alpha1.SchoolCoverage, area *mhstv1alpha1.LocalArea, alloc coverage.Allocation) readiness {
+	if r, ok := coverageAreaReadiness(area); !ok {
+		return r
+	}
+	if !alloc.TeamNamed {
+		return ready(mhstv1alpha1.ReasonUnallocated, unallocatedMessage(cov, alloc))
+	}
+	switch {
+	case !alloc.TeamFound:
+		return notReady(mhstv1alpha1.ReasonTeamNotFound,
+			fmt.Sprintf("No SupportTeam %s in namespace %s: create it, or correct spec.teamRef.name. Its %d settings do not count as covered until then.", alloc.Team, cov.Namespace, alloc.Settings))
+	case alloc.TeamSuspended:
+		return notReady(mhstv1alpha1.ReasonTeamSuspended,
+			fmt.Sprintf("SupportTeam %s is suspended: its %d settings (%d pupils) do not count as covered until the team resumes or they are allocated to another team.", alloc.Team, alloc.Settings, alloc.Pupils))
+	case !alloc.Agreed:
+		return notReady(mhstv1alpha1.ReasonAwaitingAgreement,
+			fmt.Sprintf("Proposed: %d settings (%d pupils) await the governance board's agreement; add spec.agreement once the board has agreed.", alloc.Settings, alloc.Pupils))
+	case alloc.Settings == 0:
+		return notReady(mhstv1alpha1.ReasonSettingsClaimed,
+			"Every setting listed is held by an older allocation (see status.conflicts), so this allocation covers nothing: remove the duplicates, or withdraw the older allocations.")
+	}
+	msg := fmt.Sprintf("Covers %d settings and %d pupils with team %s.", alloc.SettingsCovered, alloc.PupilsCovered, alloc.Team)
+	if n := len(alloc.Conflicts); n > 0 {
+		msg += fmt.Sprintf(" %d more listed settings are held by older allocations (see Conflicted).", n)
+	}
+	return ready(mhstv1alpha1.ReasonCovered, msg)
+}
+
+// coverageAreaReadiness is false, with the readiness to record, while the area is not
+// Active: its figures still count, but nothing is served yet (or any more).
+func coverageAreaReadiness(area *mhstv1alpha1.LocalArea) (readiness, bool) {
+	switch area.Status.Phase {
+	case mhstv1alpha1.PhaseActive:
+		return readiness{}, true
+	case mhstv1alpha1.PhaseScheduled, mhstv1alpha1.PhaseProvisioning, "":
+		return progressing(mhstv1alpha1.ReasonAreaNotActive,
+			fmt.Sprintf("LocalArea %s is not Active yet (phase %q): the allocation counts once the area is provisioned.", area.Name, area.Status.Phase)), false
+	default:
+		return notReady(mhstv1alpha1.ReasonAreaNotActive,
+			fmt.Sprintf("LocalArea %s is %s: its allocations are not served until it is Active again.", area.Name, area.Status.Phase)), false
+	}
+}
+
+// unallocatedMessage describes a list without a team.
+func unallocatedMessage(cov *mhstv1alpha1.SchoolCoverage, alloc coverage.Allocation) string {
+	msg := fmt.Sprintf("Lists %d settings (%d pupils) no team covers yet.", alloc.Settings, alloc.Pupils)
+	if held := int64(len(cov.Spec.Settings)) - alloc.Settings; held > 0 {
+		msg += fmt.Sprintf(" %d more it lists count as another allocation's.", held)
+	}
+	return msg
+}
+
+// SetupWithManager registers the reconciler and what it watches.
+func (r *SchoolCoverageReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	err := ctrl.NewControllerManagedBy(mgr).
+		For(&mhstv1alpha1.SchoolCoverage{}, specChanged).
+		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.coveragesBesides), specChanged).
+		Watches(&mhstv1alpha1.SupportTeam{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfTeam), specChanged).
+		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfArea), builder.WithPredicates(areaPlacementChanged())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("set up SchoolCoverage controller: %w", err)
+	}
+	return nil
+}
+
+// coveragesBesides maps a SchoolCoverage to every SchoolCoverage of its
+// namespace: winners and conflicts depend on the whole area.
+func (r *SchoolCoverageReconciler) coveragesBesides(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.coveragesIn(ctx, obj.GetNamespace())
+}
+
+// coveragesOfTeam maps a SupportTeam to the SchoolCoverages naming it.
+func (r *SchoolCoverageReconciler) coveragesOfTeam(ctx context.Context, obj client.Object) []reconcile.Request {
+	var covs mhstv1alpha1.SchoolCoverageList
+	if err := r.List(ctx, &covs, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexCoverageTeam: obj.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "list coverages of team", "namespace", obj.GetNamespace(), "name", obj.GetName())
+		return nil
+	}
+	return coverageRequests(covs.Items)
+}
+
+// coveragesOfArea maps a LocalArea to the SchoolCoverages of the namespace it
+// holds, and of the one it asks for when that differs (an area that could not
+// claim its namespace, or one going away).
+func (r *SchoolCoverageReconciler) coveragesOfArea(ctx context.Context, obj client.Object) []reconcile.Request {
+	area := obj.(*mhstv1alpha1.LocalArea)
+	reqs := r.coveragesIn(ctx, area.EffectiveNamespace())
+	if held := area.Status.Namespace; held != "" && held != area.EffectiveNamespace() {
+		reqs = append(reqs, r.coveragesIn(ctx, held)...)
+	}
+	return reqs
+}
+
+func (r *SchoolCoverageReconciler) coveragesIn(ctx context.Context, ns string) []reconcile.Request {
+	var covs mhstv1alpha1.SchoolCoverageList
+	if err := r.List(ctx, &covs, client.InNamespace(ns)); err != nil {
+		logf.FromContext(ctx).Error(err, "list coverages", "namespace", ns)
+		return nil
+	}
+	return coverageRequests(covs.Items)
+}
+
+func coverageRequests(covs []mhstv1alpha1.SchoolCoverage) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(covs))
+	for _, c := range covs {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
+	}
+	return reqs
+}
+
+// areaPlacementChanged passes LocalArea events that change which namespace
+// an area holds or whether it is Active, and ignores the frequent status
+// updates of its figures, which the allocations do not depend on.
+func areaPlacementChanged() predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			older, okOld := e.ObjectOld.(*mhstv1alpha1.LocalArea)
+			newer, okNew := e.ObjectNew.(*mhstv1alpha1.LocalArea)
+			if !okOld || !okNew {
+				return false
+			}
+			return older.Status.Phase != newer.Status.Phase ||
+				older.Status.Namespace != newer.Status.Namespace ||
+				older.EffectiveNamespace() != newer.EffectiveNamespace()
+		},
+	}
+}
