@@ -44,6 +44,9 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := registerIndexes(mgr); err != nil {
 		return fmt.Errorf("register field indexes: %w", err)
 	}
+	if err := NewLocalAreaReconciler(mgr, cfg.Tenancy).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+		return err
+	}
 	return nil
 }
 

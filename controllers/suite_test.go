@@ -24,6 +24,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/localcluster"
+	"github.com/mhst-io/mhst-operator/internal/manifests"
 )
 
 // The integration tests of this package run against a real kube-apiserver
@@ -214,6 +215,9 @@ func prepareCluster(ctx context.Context) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
 	if err := k8sClient.Create(ctx, ns); err != nil {
 		return fmt.Errorf("create operator namespace: %w", err)
+	}
+	if err := manifests.ApplyFiles(ctx, cluster.Config, "../config/rbac/area_roles.yaml"); err != nil {
+		return fmt.Errorf("install area roles: %w", err)
 	}
 	return nil
 }

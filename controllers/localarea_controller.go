@@ -1,0 +1,340 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/coverage"
+)
+
+// Reasons of the Events the LocalArea controller emits (besides
+// DriftCorrected), CamelCase so that `kubectl events --for area/<name>`
+// reads as a history of the tenant.
+const (
+	eventActivated         = "Activated"
+	eventNamespaceCreated  = "NamespaceCreated"
+	eventNamespaceAdopted  = "NamespaceAdopted"
+	eventNamespaceConflict = "NamespaceConflict"
+	eventNamespaceReleased = "NamespaceReleased"
+	eventNamespaceRetained = "NamespaceRetained"
+	eventNamespaceDeleted  = "NamespaceDeleted"
+)
+
+// reasonNamespaceTerminating: the area waits for its namespace, deleted by
+// someone, to be gone before creating it again.
+const reasonNamespaceTerminating = "NamespaceTerminating"
+
+// LocalAreaReconciler turns a LocalArea into a tenant: a namespace of its
+// own with Pod Security labels, a ResourceQuota and a LimitRange, network
+// policies that isolate it from other areas, and the access of its
+// governance board and leads. It reports the area's teams and coverage in
+// status, and hands the namespace back (or deletes it) when the area goes.
+//
+// Everything is applied server-side only when the cache shows a difference,
+// so a converged area costs no writes; children changed by hand are put
+// back, with a DriftCorrected Event.
+type LocalAreaReconciler struct {
+	client.Client
+	// APIReader reads from the API server, past the cache, to confirm a
+	// difference before writing.
+	APIReader client.Reader
+	// Recorder emits Events about the areas.
+	Recorder events.EventRecorder
+	// Tenancy holds the isolation defaults of every area.
+	Tenancy TenancyDefaults
+}
+
+// NewLocalAreaReconciler builds the reconciler from the manager's clients
+// and event recorder.
+func NewLocalAreaReconciler(mgr ctrl.Manager, tenancy TenancyDefaults) *LocalAreaReconciler {
+	return &LocalAreaReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("localarea-controller"),
+		Tenancy:   tenancy,
+	}
+}
+
+// +kubebuilder:rbac:groups=mhst.io,resources=localareas,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mhst.io,resources=localareas/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mhst.io,resources=localareas/finalizers,verbs=update
+// +kubebuilder:rbac:groups=mhst.io,resources=supportteams;schoolcoverages,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile moves one LocalArea through its lifecycle: Scheduled until
+// activateAt, then Provisioning and Active, Suspended while spec.suspend is
+// set, Terminating once deleted.
+func (r *LocalAreaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	area := &mhstv1alpha1.LocalArea{}
+	if err := r.Get(ctx, req.NamespacedName, area); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !area.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, area)
+	}
+	now := time.Now()
+	wait := activationDelay(area, now)
+	if !area.Spec.Suspend && wait <= 0 {
+		if err := r.ensureFinalizer(ctx, area); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	before := area.DeepCopy()
+	area.Status.ObservedGeneration = area.Generation
+	status, reason, message := governanceCondition(area.Spec.Governance.Board)
+	setCondition(&area.Status.Conditions, area.Generation, mhstv1alpha1.ConditionGovernanceReady, status, reason, message)
+
+	var result ctrl.Result
+	var err error
+	switch {
+	case area.Spec.Suspend:
+		markSuspended(area)
+	case wait > 0:
+		markScheduled(area, now)
+		result = ctrl.Result{RequeueAfter: wait}
+	default:
+		err = r.provision(ctx, area, now)
+	}
+	if statusErr := patchStatus(ctx, r.Client, area, before); statusErr != nil {
+		err = errors.Join(err, statusErr)
+	}
+	return result, err
+}
+
+// activationDelay is how long until the area may be provisioned: the time
+// to spec.activateAt, or zero once it has passed. activateAt only delays the
+// first provisioning; an area already activated is never unprovisioned by
+// moving it later.
+func activationDelay(area *mhstv1alpha1.LocalArea, now time.Time) time.Duration {
+	if area.Spec.ActivateAt == nil || area.Status.ActivatedAt != nil {
+		return 0
+	}
+	return max(area.Spec.ActivateAt.Sub(now), 0)
+}
+
+// markScheduled records an area waiting for activateAt; nothing is created.
+func markScheduled(area *mhstv1alpha1.LocalArea, now time.Time) {
+	area.Status.Phase = mhstv1alpha1.PhaseScheduled
+	setReadiness(&area.Status.Conditions, area.Generation, notReady(mhstv1alpha1.ReasonScheduled,
+		fmt.Sprintf("Nothing is provisioned before spec.activateAt (%s).", area.Spec.ActivateAt.UTC().Format(time.RFC3339))))
+}
+
+// markSuspended records a suspended area; its tenant is left as it is.
+func markSuspended(area *mhstv1alpha1.LocalArea) {
+	area.Status.Phase = mhstv1alpha1.PhaseSuspended
+	setReadiness(&area.Status.Conditions, area.Generation, notReady(mhstv1alpha1.ReasonSuspended,
+		"spec.suspend is true: the operator leaves the tenant exactly as it is until it is false again."))
+}
+
+// provision claims the namespace and then brings every child in line, one
+// step per kind of child. The steps after the namespace run whatever
+// happens to the others, and their errors are collected, so that one
+// failing child (a quota rejected by an admission webhook, say) does not
+// hold back the isolation and access of the rest.
+func (r *LocalAreaReconciler) provision(ctx context.Context, area *mhstv1alpha1.LocalArea, now time.Time) error {
+	area.Status.Phase = mhstv1alpha1.PhaseProvisioning
+	ns, err := r.syncNamespace(ctx, area)
+	if stop := r.recordNamespaceProblem(area, err); stop {
+		return ignoreConflict(err)
+	}
+	area.Status.Namespace = ns.Name
+
+	// One step per kind of child; a new step (a per-area report, say) is
+	// one more line here.
+	err = errors.Join(
+		r.syncQuota(ctx, area),
+		r.syncLimitRange(ctx, area),
+		r.syncNetworkPolicies(ctx, area),
+		r.syncGovernanceAccess(ctx, area),
+		r.observeTeamsAndCoverage(ctx, area),
+	)
+	if err != nil {
+		setReadiness(&area.Status.Conditions, area.Generation, progressing(mhstv1alpha1.ReasonApplyFailed,
+			fmt.Sprintf("Provisioning namespace %s failed, and is retried: %v", ns.Name, err)))
+		return err
+	}
+	r.markActive(area, now)
+	return nil
+}
+
+// recordNamespaceProblem records why the namespace cannot be used, and says
+// whether provisioning must stop there.
+func (r *LocalAreaReconciler) recordNamespaceProblem(area *mhstv1alpha1.LocalArea, err error) (stop bool) {
+	var conflict *namespaceConflict
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &conflict):
+		// The area holds nothing while in conflict: what it reported
+		// before is no longer its own.
+		area.Status.Namespace = ""
+		area.Status.Teams = mhstv1alpha1.TeamCounts{}
+		area.Status.Coverage = nil
+		if !isStalledBy(area, conflict.message) {
+			r.Recorder.Eventf(area, nil, corev1.EventTypeWarning, eventNamespaceConflict, "Provision", "%s", conflict.message)
+		}
+		setReadiness(&area.Status.Conditions, area.Generation, stalled(mhstv1alpha1.ReasonNamespaceConflict, conflict.message))
+	case errors.Is(err, errNamespaceTerminating):
+		setReadiness(&area.Status.Conditions, area.Generation, progressing(reasonNamespaceTerminating,
+			fmt.Sprintf("Namespace %s is being deleted; it is created again once it is gone.", area.EffectiveNamespace())))
+	default:
+		setReadiness(&area.Status.Conditions, area.Generation, progressing(mhstv1alpha1.ReasonApplyFailed,
+			fmt.Sprintf("Claiming namespace %s failed, and is retried: %v", area.EffectiveNamespace(), err)))
+	}
+	return true
+}
+
+// ignoreConflict drops the errors that a retry cannot fix: a conflict waits
+// for a person (or for the namespace to change, which the Namespace watch
+// notices), and a terminating namespace for its deletion to finish.
+func ignoreConflict(err error) error {
+	var conflict *namespaceConflict
+	if errors.As(err, &conflict) || errors.Is(err, errNamespaceTerminating) {
+		return nil
+	}
+	return err
+}
+
+// isStalledBy reports whether the area already records this conflict, so
+// that its Event is emitted once, not on every visit.
+func isStalledBy(area *mhstv1alpha1.LocalArea, message string) bool {
+	for _, c := range area.Status.Conditions {
+		if c.Type == mhstv1alpha1.ConditionStalled {
+			return c.Message == message
+		}
+	}
+	return false
+}
+
+// markActive records a fully provisioned area, and when it was first
+// provisioned.
+func (r *LocalAreaReconciler) markActive(area *mhstv1alpha1.LocalArea, now time.Time) {
+	area.Status.Phase = mhstv1alpha1.PhaseActive
+	if area.Status.ActivatedAt == nil {
+		area.Status.ActivatedAt = &metav1.Time{Time: now}
+		r.Recorder.Eventf(area, nil, corev1.EventTypeNormal, eventActivated, "Provision",
+			"Namespace %s is provisioned and isolated; the area is Active", area.Status.Namespace)
+	}
+	setReadiness(&area.Status.Conditions, area.Generation, ready(mhstv1alpha1.ReasonReconciled,
+		fmt.Sprintf("Namespace %s is provisioned, isolated and open to the governance board and leads.", area.Status.Namespace)))
+}
+
+// observeTeamsAndCoverage counts the area's SupportTeams and computes its
+// coverage from its SchoolCoverages, both read from the cache.
+func (r *LocalAreaReconciler) observeTeamsAndCoverage(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
+	ns := area.Status.Namespace
+	var teams mhstv1alpha1.SupportTeamList
+	if err := r.List(ctx, &teams, client.InNamespace(ns)); err != nil {
+		return fmt.Errorf("list teams of area %s: %w", area.Name, err)
+	}
+	var coverages mhstv1alpha1.SchoolCoverageList
+	if err := r.List(ctx, &coverages, client.InNamespace(ns)); err != nil {
+		return fmt.Errorf("list coverages of area %s: %w", area.Name, err)
+	}
+	area.Status.Teams = countTeams(teams.Items)
+	figures := coverage.Compute(coverages.Items, teams.Items, coverage.TargetOf(area)).Area
+	area.Status.Coverage = &figures
+	return nil
+}
+
+// countTeams counts the teams, and those whose Ready condition is True.
+func countTeams(teams []mhstv1alpha1.SupportTeam) mhstv1alpha1.TeamCounts {
+	counts := mhstv1alpha1.TeamCounts{Total: int32(len(teams))}
+	for i := range teams {
+		if meta.IsStatusConditionTrue(teams[i].Status.Conditions, mhstv1alpha1.ConditionReady) {
+			counts.Ready++
+		}
+	}
+	return counts
+}
+
+// SetupWithManager registers the reconciler. Besides LocalAreas it watches
+// what an area is made of, so that a change by hand is put back at once:
+// the namespaces (all of them, as the cache holds every namespace: a
+// namespace freed or relabelled may end a conflict), the children (found by
+// their mhst.io/area label, also after someone removed their managed-by
+// label and so dropped them out of the cache), and the SupportTeams and
+// SchoolCoverages whose counts and coverage the status reports.
+func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
+	byAreaLabel := handler.EnqueueRequestsFromMapFunc(areaOfLabel)
+	byNamespace := handler.EnqueueRequestsFromMapFunc(r.areaHoldingNamespace)
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("localarea").
+		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.areasNamingNamespace)).
+		Watches(&corev1.ResourceQuota{}, byAreaLabel).
+		Watches(&corev1.LimitRange{}, byAreaLabel).
+		Watches(&networkingv1.NetworkPolicy{}, byAreaLabel).
+		Watches(&rbacv1.RoleBinding{}, byAreaLabel).
+		Watches(&rbacv1.ClusterRole{}, byAreaLabel).
+		Watches(&rbacv1.ClusterRoleBinding{}, byAreaLabel).
+		Watches(&mhstv1alpha1.SupportTeam{}, byNamespace).
+		Watches(&mhstv1alpha1.SchoolCoverage{}, byNamespace).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("set up LocalArea controller: %w", err)
+	}
+	return nil
+}
+
+// areaOfLabel maps a child to the area its mhst.io/area label names.
+func areaOfLabel(_ context.Context, obj client.Object) []reconcile.Request {
+	if name := obj.GetLabels()[mhstv1alpha1.LabelArea]; name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	}
+	return nil
+}
+
+// areasNamingNamespace maps a namespace to the area its label names and to
+// every area whose spec names it, so that an area stalled on a conflict
+// tries again when the namespace is freed.
+func (r *LocalAreaReconciler) areasNamingNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	reqs := areaOfLabel(ctx, obj)
+	var areas mhstv1alpha1.LocalAreaList
+	if err := r.List(ctx, &areas, client.MatchingFields{indexAreaNamespace: obj.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "list areas naming namespace", "namespace", obj.GetName())
+		return reqs
+	}
+	for _, a := range areas.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: a.Name}})
+	}
+	return reqs
+}
+
+// areaHoldingNamespace maps a SupportTeam or SchoolCoverage to the area
+// holding its namespace.
+func (r *LocalAreaReconciler) areaHoldingNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	area, err := areaOfNamespace(ctx, r.Client, obj.GetNamespace())
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "find area of namespace", "namespace", obj.GetNamespace(), "name", obj.GetName())
+		return nil
+	}
+	if area == nil {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: area.Name}}}
+}

@@ -1,0 +1,190 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+)
+
+// The ClusterRoles shipped in config/rbac/area_roles.yaml, bound in each
+// area's namespace: the board reads, the leads manage teams and allocations.
+const (
+	areaViewerRole = "mhst-area-viewer"
+	areaLeadRole   = "mhst-area-lead"
+)
+
+// The operator grants exactly what it holds, never more: it binds the two
+// shipped roles (the bind verb, limited to their names) and the per-area
+// reader role (get and watch on one LocalArea, which the operator itself
+// can do), so it needs no escalate permission.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=mhst-area-viewer;mhst-area-lead
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings;rolebindings,verbs=get;list;watch;create;update;patch;delete
+
+// syncGovernanceAccess gives the governance board read access to the area
+// and the leads write access to its teams and allocations, in the area's
+// namespace, and lets both read their own LocalArea object (and no other).
+// Subjects are re-applied as a whole, so a member removed from the spec
+// loses access at once.
+func (r *LocalAreaReconciler) syncGovernanceAccess(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
+	board := boardSubjects(area.Spec.Governance.Board)
+	leads := leadSubjects(area.Spec.Governance.Leads)
+	reader := areaReaderName(area)
+	return errors.Join(
+		r.syncChild(ctx, area, &rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaViewerRole)}, areaRoleBinding(area, areaViewerRole, board)),
+		r.syncLeadBinding(ctx, area, leads),
+		r.syncChild(ctx, area, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: reader}}, areaReaderRole(area)),
+		r.syncChild(ctx, area, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: reader}},
+			areaReaderBinding(area, append(board, leadsNotOnBoard(leads, board)...))),
+	)
+}
+
+// syncLeadBinding binds the lead role to the leads, and deletes the binding
+// when there are none: a binding without subjects would be applied without
+// its subjects field, which would leave the last lead's access in place.
+func (r *LocalAreaReconciler) syncLeadBinding(ctx context.Context, area *mhstv1alpha1.LocalArea, leads []*rbacv1ac.SubjectApplyConfiguration) error {
+	binding := &rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaLeadRole)}
+	if len(leads) == 0 {
+		return r.pruneChild(ctx, area, binding)
+	}
+	return r.syncChild(ctx, area, binding, areaRoleBinding(area, areaLeadRole, leads))
+}
+
+// removeGovernanceAccess deletes the access the area gave: it is tied to the
+// area and goes with it, whatever the deletion policy. (Owner references
+// would let the garbage collector do the same, but only after the area is
+// gone; deleting here means no one keeps access to a retained namespace.)
+func (r *LocalAreaReconciler) removeGovernanceAccess(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
+	reader := areaReaderName(area)
+	var errs []error
+	for _, obj := range []client.Object{
+		&rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaViewerRole)},
+		&rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaLeadRole)},
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: reader}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: reader}},
+	} {
+		errs = append(errs, r.pruneChild(ctx, area, obj))
+	}
+	return errors.Join(errs...)
+}
+
+// areaReaderName names the ClusterRole and ClusterRoleBinding that let the
+// area's people read their LocalArea.
+func areaReaderName(area *mhstv1alpha1.LocalArea) string {
+	return "mhst-area-" + area.Name + "-reader"
+}
+
+// areaRoleBinding binds one of the shipped area roles in the area's
+// namespace.
+func areaRoleBinding(area *mhstv1alpha1.LocalArea, role string, subjects []*rbacv1ac.SubjectApplyConfiguration) *rbacv1ac.RoleBindingApplyConfiguration {
+	return rbacv1ac.RoleBinding(role, area.EffectiveNamespace()).
+		WithLabels(childLabels(area)).
+		WithOwnerReferences(areaOwnerReference(area)).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(role)).
+		WithSubjects(subjects...)
+}
+
+// areaReaderRole may get and watch this LocalArea only. (list cannot be
+// limited to names, so it is not granted: `kubectl get area <name>` works,
+// `kubectl get areas` does not.)
+func areaReaderRole(area *mhstv1alpha1.LocalArea) *rbacv1ac.ClusterRoleApplyConfiguration {
+	return rbacv1ac.ClusterRole(areaReaderName(area)).
+		WithLabels(childLabels(area)).
+		WithOwnerReferences(areaOwnerReference(area)).
+		WithRules(rbacv1ac.PolicyRule().
+			WithAPIGroups(mhstv1alpha1.GroupVersion.Group).
+			WithResources("localareas").
+			WithResourceNames(area.Name).
+			WithVerbs("get", "watch"))
+}
+
+// areaReaderBinding grants the reader role to the board and the leads.
+func areaReaderBinding(area *mhstv1alpha1.LocalArea, subjects []*rbacv1ac.SubjectApplyConfiguration) *rbacv1ac.ClusterRoleBindingApplyConfiguration {
+	return rbacv1ac.ClusterRoleBinding(areaReaderName(area)).
+		WithLabels(childLabels(area)).
+		WithOwnerReferences(areaOwnerReference(area)).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(areaReaderName(area))).
+		WithSubjects(subjects...)
+}
+
+// areaOwnerReference makes the area the controller of an access object, so
+// that the garbage collector removes it should the area ever vanish without
+// its finalizer running.
+func areaOwnerReference(area *mhstv1alpha1.LocalArea) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().
+		WithAPIVersion(mhstv1alpha1.GroupVersion.String()).
+		WithKind("LocalArea").
+		WithName(area.Name).
+		WithUID(area.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+func boardSubjects(board []mhstv1alpha1.BoardMember) []*rbacv1ac.SubjectApplyConfiguration {
+	subjects := make([]*rbacv1ac.SubjectApplyConfiguration, 0, len(board))
+	for _, m := range board {
+		subjects = append(subjects, rbacSubject(m.Kind, m.Name))
+	}
+	return subjects
+}
+
+func leadSubjects(leads []mhstv1alpha1.Subject) []*rbacv1ac.SubjectApplyConfiguration {
+	subjects := make([]*rbacv1ac.SubjectApplyConfiguration, 0, len(leads))
+	for _, l := range leads {
+		subjects = append(subjects, rbacSubject(l.Kind, l.Name))
+	}
+	return subjects
+}
+
+// leadsNotOnBoard drops the leads who also sit on the board, so that a
+// binding names each person once.
+func leadsNotOnBoard(leads, board []*rbacv1ac.SubjectApplyConfiguration) []*rbacv1ac.SubjectApplyConfiguration {
+	onBoard := map[[2]string]bool{}
+	for _, s := range board {
+		onBoard[[2]string{*s.Kind, *s.Name}] = true
+	}
+	var rest []*rbacv1ac.SubjectApplyConfiguration
+	for _, s := range leads {
+		if !onBoard[[2]string{*s.Kind, *s.Name}] {
+			rest = append(rest, s)
+		}
+	}
+	return rest
+}
+
+func rbacSubject(kind mhstv1alpha1.SubjectKind, name string) *rbacv1ac.SubjectApplyConfiguration {
+	return rbacv1ac.Subject().WithKind(string(kind)).WithAPIGroup(rbacv1.GroupName).WithName(name)
+}
+
+// governanceCondition checks that the board involves both health and
+// education, as local governance of the teams must. When both are missing
+// the reason names health and the message says both.
+func governanceCondition(board []mhstv1alpha1.BoardMember) (metav1.ConditionStatus, string, string) {
+	var health, education bool
+	for _, m := range board {
+		health = health || m.Sector == mhstv1alpha1.SectorHealth
+		education = education || m.Sector == mhstv1alpha1.SectorEducation
+	}
+	const ask = "local governance must involve both health and education: add a member of the missing sector to spec.governance.board"
+	switch {
+	case !health && !education:
+		return metav1.ConditionFalse, mhstv1alpha1.ReasonMissingHealth,
+			"The governance board has no Health member and no Education member; " + ask
+	case !health:
+		return metav1.ConditionFalse, mhstv1alpha1.ReasonMissingHealth,
+			"The governance board has no Health member; " + ask
+	case !education:
+		return metav1.ConditionFalse, mhstv1alpha1.ReasonMissingEducation,
+			"The governance board has no Education member; " + ask
+	default:
+		return metav1.ConditionTrue, mhstv1alpha1.ReasonBoardComplete,
+			fmt.Sprintf("The governance board of %d members involves both health and education.", len(board))
+	}
+}
