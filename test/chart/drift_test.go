@@ -1,0 +1,129 @@
+package chart
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/mhst-io/mhst-operator/internal/manifests"
+)
+
+// The chart and config/ install the same operator. These tests fail when
+// one of them changed and `make manifests` was not run (or the copy was
+// edited by hand).
+
+func TestChartCRDsAreConfigCRDs(t *testing.T) {
+	want, err := filepath.Glob("../../config/crd/bases/*.yaml")
+	if err != nil || len(want) == 0 {
+		t.Fatalf("no CRDs in config/crd/bases (%v)", err)
+	}
+	got, err := filepath.Glob(chartDir + "/crds/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("the chart has %d CRD files, config/crd/bases %d: run make manifests", len(got), len(want))
+	}
+	for _, path := range want {
+		config, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chart, err := os.ReadFile(filepath.Join(chartDir, "crds", filepath.Base(path)))
+		if err != nil {
+			t.Errorf("the chart lacks %s: %v", filepath.Base(path), err)
+			continue
+		}
+		if !bytes.Equal(config, chart) {
+			t.Errorf("crds/%s differs from config/crd/bases: run make manifests", filepath.Base(path))
+		}
+	}
+}
+
+// TestOperatorRulesAreConfigRules: the chart grants the operator exactly
+// the rules controller-gen generated from the RBAC markers.
+func TestOperatorRulesAreConfigRules(t *testing.T) {
+	helmBinary(t)
+	var want []any
+	configRoles, err := readIfExists("../../config/rbac/role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role := find(configRoles, "ClusterRole", "mhst-operator"); role != nil {
+		want, _, _ = unstructured.NestedSlice(role.Object, "rules")
+	}
+	role := find(mustRender(t, releaseNS, ""), "ClusterRole", releaseName)
+	if role == nil {
+		t.Fatal("the chart renders no ClusterRole " + releaseName)
+	}
+	got, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
+		t.Errorf("the chart's operator rules differ from config/rbac/role.yaml: run make manifests\nchart:  %v\nconfig: %v", got, want)
+	}
+}
+
+// TestAreaRolesAreConfigAreaRoles: the ClusterRoles for areas' boards and
+// leads are the ones config/rbac ships.
+func TestAreaRolesAreConfigAreaRoles(t *testing.T) {
+	helmBinary(t)
+	want, err := readIfExists("../../config/rbac/area_roles.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered := mustRender(t, releaseNS, "")
+	var got []*unstructured.Unstructured
+	for _, role := range ofKind(rendered, "ClusterRole") {
+		if role.GetName() != releaseName {
+			got = append(got, role)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the chart has %d area ClusterRoles, config/rbac/area_roles.yaml %d: run make manifests", len(got), len(want))
+	}
+	for _, w := range want {
+		g := find(got, w.GetKind(), w.GetName())
+		if g == nil || !reflect.DeepEqual(g.Object, w.Object) {
+			t.Errorf("%s %s differs between the chart and config/rbac/area_roles.yaml: run make manifests", w.GetKind(), w.GetName())
+		}
+	}
+}
+
+// TestPoliciesAreConfigPolicies: for a release mhst-operator in
+// mhst-system, the chart's admission policies are those of config/admission.
+func TestPoliciesAreConfigPolicies(t *testing.T) {
+	helmBinary(t)
+	want, err := manifests.ReadFiles("../../config/admission/area_namespace_policy.yaml", "../../config/admission/area_label_policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered := mustRender(t, releaseNS, "")
+	got := append(ofKind(rendered, "ValidatingAdmissionPolicy"), ofKind(rendered, "ValidatingAdmissionPolicyBinding")...)
+	if len(got) != len(want) {
+		t.Fatalf("the chart renders %d policies and bindings, config/admission has %d", len(got), len(want))
+	}
+	for _, w := range want {
+		g := find(got, w.GetKind(), w.GetName())
+		if g == nil {
+			t.Errorf("the chart lacks %s %s", w.GetKind(), w.GetName())
+			continue
+		}
+		if !reflect.DeepEqual(g.Object["spec"], w.Object["spec"]) {
+			t.Errorf("%s %s: the chart's spec differs from config/admission\nchart:  %v\nconfig: %v", w.GetKind(), w.GetName(), g.Object["spec"], w.Object["spec"])
+		}
+	}
+}
+
+// readIfExists reads the objects of a file that may not exist yet (no
+// object then).
+func readIfExists(path string) ([]*unstructured.Unstructured, error) {
+	objs, err := manifests.ReadFiles(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return objs, err
+}

@@ -1,0 +1,141 @@
+// Package chart tests the Helm chart charts/mhst-operator: it lints,
+// refuses values it does not know, stays identical to what config/ ships,
+// and what it renders is accepted by a real API server and grants the
+// operator no more than it needs.
+//
+// The tests run the helm binary named by the HELM environment variable
+// (`make test-chart` sets it) and are skipped without it.
+package chart
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/mhst-io/mhst-operator/internal/manifests"
+)
+
+const (
+	chartDir    = "../../charts/mhst-operator"
+	releaseName = "mhst-operator"
+	releaseNS   = "mhst-system"
+)
+
+// helmBinary is the helm to run, or skips the test when there is none.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	helm := os.Getenv("HELM")
+	if helm == "" {
+		t.Skip("HELM is not set: run `make test-chart`, which installs the pinned helm")
+	}
+	return helm
+}
+
+// runHelm runs helm with args and stdin, and returns its standard output;
+// the error carries its standard error.
+func runHelm(t *testing.T, stdin string, args ...string) ([]byte, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(t.Context(), helmBinary(t), args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("helm %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+// render runs `helm template` for a release in namespace ns with values
+// (YAML; empty for the chart's defaults), CRDs included.
+func render(t *testing.T, ns, values string) ([]*unstructured.Unstructured, error) {
+	t.Helper()
+	args := []string{"template", releaseName, chartDir, "--namespace", ns, "--include-crds"}
+	if values != "" {
+		args = append(args, "--values", "-") // from stdin
+	}
+	out, err := runHelm(t, values, args...)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := manifests.Read(bytes.NewReader(out))
+	if err != nil {
+		return nil, fmt.Errorf("read the rendered chart: %w", err)
+	}
+	return objs, nil
+}
+
+// mustRender is render for values that must be accepted.
+func mustRender(t *testing.T, ns, values string) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := render(t, ns, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// find returns the rendered object of that kind and name, or nil.
+func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	return nil
+}
+
+// ofKind returns the rendered objects of one kind.
+func ofKind(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func TestLint(t *testing.T) {
+	if _, err := runHelm(t, "", "lint", "--strict", chartDir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestValuesSchema: values.schema.json turns a typo or a wrong type into an
+// error at install, instead of a setting silently ignored.
+func TestValuesSchema(t *testing.T) {
+	tests := []struct {
+		name    string
+		values  string
+		wantErr string // empty: accepted
+	}{
+		{"defaults", "", ""},
+		{"every documented setting", "replicas: 3\nlogLevel: debug\ntenancy:\n  restrictEgress: true\nmetrics:\n  port: 9090\n  serviceMonitor:\n    enabled: true\n    interval: 1m\n    labels: {release: prometheus}\nadmissionPolicies:\n  enabled: false\nresources:\n  requests: {cpu: 200m, memory: 256Mi}\nextraArgs: [--zap-encoder=console]\n", ""},
+		{"misspelt top-level key", "replica: 3\n", "replica"},
+		{"misspelt nested key", "metrics:\n  serviceMonitor:\n    enable: true\n", "enable"},
+		{"misspelt tenancy default", "tenancy:\n  restrictEgres: true\n", "restrictEgres"},
+		{"replicas as a string", "replicas: \"2\"\n", "replicas"},
+		{"no replicas", "replicas: 0\n", "replicas"},
+		{"unknown log level", "logLevel: verbose\n", "logLevel"},
+		{"metrics on the health port", "metrics:\n  port: 8081\n", "port"},
+		{"extra argument that is not a flag", "extraArgs: [restrict-egress]\n", "extraArgs"},
+		{"unknown resource", "resources:\n  requests: {gpu: 1}\n", "gpu"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := render(t, releaseNS, tt.values)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("want accepted, got %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("want refused (%s), got accepted", tt.wantErr)
+			case tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr):
+				t.Fatalf("want an error naming %q, got %v", tt.wantErr, err)
+			}
+		})
+	}
+}
