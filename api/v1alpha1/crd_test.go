@@ -19,10 +19,6 @@ import (
 // crd is the part of a generated CustomResourceDefinition these tests read.
 type crd struct {
 	Spec struct {
-		Names struct {
-			Kind   string `json:"kind"`
-			Plural string `json:"plural"`
-		} `json:"names"`
 		Versions []struct {
 			Name                     string          `json:"name"`
 			AdditionalPrinterColumns []printerColumn `json:"additionalPrinterColumns"`
