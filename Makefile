@@ -61,8 +61,11 @@ vet: ## Run go vet.
 lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
+# verify regenerates everything and then asks git whether anything changed, so
+# it works the same on a fresh clone as in a working copy; a generated file
+# that is missing from git shows up as untracked and fails too.
 .PHONY: verify
-verify: generate manifests ## Fail when generated files are stale, or gofmt, go vet or golangci-lint complain.
+verify: generate manifests golangci-lint ## Fail when generated files are stale, or gofmt, go vet or golangci-lint complain.
 	@if [ -n "$$(git status --porcelain -- api config charts)" ]; then \
 	  echo "Generated files are stale: run 'make generate manifests' and commit the result:"; \
 	  git status --porcelain -- api config charts; git --no-pager diff --stat -- api config charts; exit 1; fi
@@ -89,13 +92,20 @@ build: generate ## Build the manager and the kubectl plugin into ./bin.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
 	@if [ -d cmd/kubectl-mhst ]; then go build -o $(LOCALBIN)/kubectl-mhst ./cmd/kubectl-mhst; fi
 
+# ARGS are passed on to the manager, e.g. make run ARGS="--restrict-egress".
+ARGS ?=
+
 .PHONY: run
 run: manifests generate envtest ## Run the operator: against the current kubeconfig, or on an embedded local cluster when none is configured (or LOCAL_CLUSTER=true).
-	@KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" hack/run.sh
+	@KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" hack/run.sh $(ARGS)
 
 .PHONY: demo
 demo: manifests generate envtest ## Like run, and apply a sample rollout built from the DfE register once the operator is up.
-	@KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" DEMO=true hack/run.sh
+	@KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" DEMO=true hack/run.sh $(ARGS)
+
+.PHONY: docker-build
+docker-build: ## Build the operator's image $(IMG).
+	docker build -t $(IMG) .
 
 ##@ Deployment
 
@@ -107,9 +117,19 @@ install: manifests ## Install the CRDs into the cluster of the current kubeconfi
 uninstall: manifests ## Remove the CRDs (and with them every mhst.io object) from the cluster.
 	kubectl delete -k config/crd --ignore-not-found
 
+# deploy applies config/default through a throw-away overlay in bin/ that sets
+# the image to $(IMG), so that deploying a build of your own changes no tracked
+# file.
 .PHONY: deploy
-deploy: manifests ## Install the operator with kustomize into the cluster of the current kubeconfig.
-	kubectl apply --server-side -k config/default
+deploy: manifests ## Install the operator with kustomize (config/default, image $(IMG)) into the cluster of the current kubeconfig.
+	@mkdir -p $(LOCALBIN)/deploy
+	@printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../config/default\nimages:\n  - name: ghcr.io/mhst-io/mhst-operator\n    newName: %s\n    newTag: %s\n' \
+	  "$$(echo '$(IMG)' | sed 's/:[^:/]*$$//')" "$$(echo '$(IMG)' | sed -n 's/.*:\([^:/]*\)$$/\1/p')" > $(LOCALBIN)/deploy/kustomization.yaml
+	kubectl apply --server-side -k $(LOCALBIN)/deploy
+
+.PHONY: undeploy
+undeploy: ## Remove the operator (and, with the CRDs, every mhst.io object) from the cluster.
+	kubectl delete -k config/default --ignore-not-found
 
 ##@ Tools
 

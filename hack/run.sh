@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Runs the operator in the foreground, for `make run` and `make demo`.
+#
+# Which cluster:
+#   LOCAL_CLUSTER=true   an embedded local control plane (etcd, kube-apiserver,
+#                        kube-controller-manager, kube-scheduler, kwok nodes)
+#                        that the operator starts, and stops on Ctrl-C
+#   LOCAL_CLUSTER=false  the cluster of the current kubeconfig; the CRDs and the
+#                        area ClusterRoles are installed into it first
+#   unset                the embedded one when no kubeconfig is configured (no
+#                        KUBECONFIG, no ~/.kube/config), else the configured one
+#
+# DEMO=true also applies the sample rollout in config/samples once the
+# operator is up, waits until every LocalArea is Ready and prints the national
+# coverage. The demo runs on the embedded cluster unless LOCAL_CLUSTER=false.
+#
+# Arguments are passed on to the manager (make run ARGS="--restrict-egress").
+# KUBEBUILDER_ASSETS must name the control-plane binaries (the Makefile sets it).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+: "${KUBEBUILDER_ASSETS:?set KUBEBUILDER_ASSETS to the control-plane binaries, or use make run}"
+KUBECTL=${KUBECTL:-$KUBEBUILDER_ASSETS/kubectl}
+LOCAL_DIR=bin/local-cluster
+OPERATOR_NAMESPACE=${POD_NAMESPACE:-mhst-system}
+DEMO=${DEMO:-false}
+DEMO_TIMEOUT=${DEMO_TIMEOUT:-5m}
+
+say() { echo "run: $*" >&2; }
+
+# kubeconfig_configured follows the manager's --local-cluster=auto rule.
+kubeconfig_configured() {
+  [ -n "${KUBECONFIG:-}" ] || [ -n "${KUBERNETES_SERVICE_HOST:-}" ] || [ -e "$HOME/.kube/config" ]
+}
+
+# want_local_cluster decides once, here, so that this script and the manager
+# agree on which cluster the CRDs go to.
+want_local_cluster() {
+  local mode=${LOCAL_CLUSTER:-}
+  if [ -z "$mode" ] && [ "$DEMO" = true ]; then
+    mode=true # a demo fills the cluster with sample areas: keep it local
+  fi
+  case "${mode:-auto}" in
+    true) return 0 ;;
+    false) return 1 ;;
+    auto) ! kubeconfig_configured ;;
+    *)
+      say "LOCAL_CLUSTER must be true, false or empty, not '$mode'"
+      exit 2
+      ;;
+  esac
+}
+
+# prepare_configured_cluster does what an installation does before the
+# operator runs: the CRDs, the area ClusterRoles and the operator namespace.
+prepare_configured_cluster() {
+  local context server
+  context=$("$KUBECTL" config current-context 2>/dev/null || echo "(none)")
+  server=$("$KUBECTL" config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null || true)
+  if ! "$KUBECTL" get --raw /version --request-timeout=10s >/dev/null; then
+    say "the configured cluster (context $context, server ${server:-unknown}) cannot be reached."
+    say "Fix the kubeconfig, or run on an embedded local cluster: LOCAL_CLUSTER=true make run"
+    exit 1
+  fi
+  say "running against the configured cluster: context $context, server $server"
+  say "installing the CRDs and the area ClusterRoles"
+  "$KUBECTL" apply --server-side --force-conflicts -f config/crd/bases
+  "$KUBECTL" apply --server-side --force-conflicts -f config/rbac/area_roles.yaml
+  "$KUBECTL" create namespace "$OPERATOR_NAMESPACE" --dry-run=client -o yaml |
+    "$KUBECTL" apply --server-side -f -
+  "$KUBECTL" wait --for=condition=Established --timeout=60s \
+    crd/localareas.mhst.io crd/supportteams.mhst.io crd/schoolcoverages.mhst.io >/dev/null
+}
+
+# manager_alive is true while the process that started the demo (the
+# manager, after exec) runs.
+manager_alive() { kill -0 "$MANAGER_PID" 2>/dev/null; }
+
+# wait_for polls a command every two seconds for at most $1 seconds, giving
+# up early when the manager has stopped.
+wait_for() {
+  local seconds=$1
+  shift
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ! manager_alive || [ "$SECONDS" -ge "$deadline" ]; then
+      return 1
+    fi
+    sleep 2
+  done
+}
+
+operator_ready() { curl -fsS --max-time 2 http://127.0.0.1:8081/readyz; }
+
+# apply_samples applies config/samples until every object is accepted: on a
+# fresh cluster the teams and allocations are refused until the operator has
+# created their areas' namespaces.
+apply_samples() {
+  local deadline=$((SECONDS + 180))
+  until "$KUBECTL" apply --server-side -k config/samples >"$LOCAL_DIR/demo-apply.log" 2>&1; do
+    if ! manager_alive || [ "$SECONDS" -ge "$deadline" ]; then
+      say "demo: config/samples could not be applied; see $LOCAL_DIR/demo-apply.log"
+      return 1
+    fi
+    sleep 2
+  done
+}
+
+print_coverage() {
+  if [ -x bin/kubectl-mhst ]; then
+    bin/kubectl-mhst coverage --areas
+  else
+    "$KUBECTL" get area
+  fi
+}
+
+# demo runs beside the manager and talks to the cluster as a user would.
+demo() {
+  if [ "$local_cluster" = true ]; then
+    export KUBECONFIG=$ROOT/$LOCAL_DIR/kubeconfig
+    wait_for 600 test -s "$KUBECONFIG" || { say "demo: the local cluster did not start"; return 1; }
+  fi
+  wait_for 300 "$KUBECTL" get crd localareas.mhst.io || { say "demo: the CRDs were not installed"; return 1; }
+  if command -v curl >/dev/null; then
+    wait_for 300 operator_ready || { say "demo: the operator did not become ready"; return 1; }
+  fi
+  say "demo: applying the sample rollout (config/samples: three areas, four teams)"
+  apply_samples || return 1
+  say "demo: waiting until every LocalArea is Ready (at most $DEMO_TIMEOUT)"
+  if ! "$KUBECTL" wait --for=condition=Ready area --all --timeout="$DEMO_TIMEOUT" >&2; then
+    say "demo: not every area became Ready; kubectl describe area shows why"
+  fi
+  echo
+  echo "National coverage of the sample rollout:"
+  echo
+  print_coverage
+  echo
+  say "demo: done. The operator keeps running; Ctrl-C stops it."
+}
+
+go build -o bin/manager ./cmd/manager
+if [ -d cmd/kubectl-mhst ]; then
+  go build -o bin/kubectl-mhst ./cmd/kubectl-mhst
+fi
+
+if want_local_cluster; then
+  local_cluster=true
+  say "running on an embedded local cluster (the first start takes a few seconds)"
+  # The demo waits for this file: make sure it is this run's.
+  rm -f "$LOCAL_DIR/kubeconfig"
+else
+  local_cluster=false
+  prepare_configured_cluster
+fi
+
+if [ "$DEMO" = true ]; then
+  mkdir -p "$LOCAL_DIR"
+  MANAGER_PID=$$
+  demo &
+fi
+
+# exec: the manager takes this process's place, so Ctrl-C (SIGINT) and
+# SIGTERM reach it directly; it stops the operator, then every process of the
+# embedded cluster, before it exits.
+# Logs are for a person at a terminal here, not for a log collector.
+exec bin/manager --local-cluster="$local_cluster" --local-cluster-dir="$LOCAL_DIR" \
+  --operator-namespace="$OPERATOR_NAMESPACE" --zap-encoder=console "$@"
