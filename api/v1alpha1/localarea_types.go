@@ -179,14 +179,13 @@ type LocalAreaSpec struct {
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 	// namespace is the area's own namespace, where its teams and allocations
-	// live. Defaults to mhst-<name>; it cannot change once set. It cannot be
-	// default or a kube- namespace: the operator applies a quota and
-	// default-deny network policies to the area's namespace, which would
-	// break the cluster's own workloads there.
+	// live. Defaults to mhst-<name>; it cannot change once set. The operator
+	// never takes over a namespace it does not own: naming one that exists
+	// without this area's mhst.io/area label (kube-system, default, another
+	// area's) stalls the area with reason NamespaceConflict.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	// +kubebuilder:validation:XValidation:rule="self != 'default' && !self.startsWith('kube-')",message="spec.namespace cannot be default or a kube- namespace: an area needs a namespace of its own"
 	Namespace string `json:"namespace,omitempty"`
 	// governance is the area's governance board and leads.
 	// +required
