@@ -47,6 +47,9 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := NewLocalAreaReconciler(mgr, cfg.Tenancy).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
+	if err := NewSupportTeamReconciler(mgr).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+		return fmt.Errorf("set up SupportTeam controller: %w", err)
+	}
 	return nil
 }
 

@@ -1,0 +1,270 @@
+package controllers
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/blueprint"
+)
+
+// annotationAppliedHash is set on every object of a team's service to the
+// hash of what the operator applied. Comparing it with the cached object's
+// tells, without a call to the API server, whether the object must be
+// applied again: a converged team makes no writes at all.
+//
+// What it does not see is a person editing the object's other fields (for
+// example kubectl scale): such an edit stands until the team's render
+// changes. Deleting an object, or removing the labels the operator's cache
+// selects on, is seen, and the object is applied again.
+const annotationAppliedHash = "mhst.io/applied-hash"
+
+// applyService applies the rendered objects that changed, then deletes the
+// objects of the previous inventory that the render no longer produces, and
+// records the new inventory. Like Flux's kustomize-controller, it prunes only
+// after every object was applied, so a failed apply never leaves the team
+// with less than it had.
+func (r *SupportTeamReconciler) applyService(ctx context.Context, team *mhstv1alpha1.SupportTeam, objects []*unstructured.Unstructured) error {
+	previous := team.Status.Inventory
+	desired := inventoryOf(objects)
+	if err := r.applyChanged(ctx, team, objects, previous); err != nil {
+		// Keep every object in the inventory, so that the next pass still
+		// prunes what the render dropped.
+		team.Status.Inventory = unionOf(previous, desired)
+		return err
+	}
+	if err := r.prune(ctx, team, staleEntries(previous, desired)); err != nil {
+		team.Status.Inventory = unionOf(previous, desired)
+		return err
+	}
+	team.Status.Inventory = desired
+	return nil
+}
+
+// applyChanged applies, server-side, each object whose render differs from
+// what the cache holds.
+func (r *SupportTeamReconciler) applyChanged(ctx context.Context, team *mhstv1alpha1.SupportTeam, objects []*unstructured.Unstructured, previous []mhstv1alpha1.InventoryEntry) error {
+	for _, obj := range objects {
+		if err := r.prepare(team, obj); err != nil {
+			return err
+		}
+		if err := r.applyIfChanged(ctx, team, obj, slices.Contains(previous, entryOf(obj))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepare adds to a rendered object what the operator needs on everything
+// it applies: the team as controller owner (so the garbage collector removes
+// the service with the team), the labels the operator's cache selects on,
+// and the hash of the result.
+func (r *SupportTeamReconciler) prepare(team *mhstv1alpha1.SupportTeam, obj *unstructured.Unstructured) error {
+	if err := controllerutil.SetControllerReference(team, obj, r.Scheme()); err != nil {
+		return fmt.Errorf("set owner of %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	// The cache holds only objects carrying these labels (see cache.go); an
+	// object without them would look missing and be applied on every pass.
+	labels[mhstv1alpha1.LabelManagedBy] = mhstv1alpha1.ManagedByValue
+	labels[mhstv1alpha1.LabelTeam] = team.Name
+	if obj.GroupVersionKind() == corev1.SchemeGroupVersion.WithKind("ConfigMap") {
+		labels[mhstv1alpha1.LabelConfigMap] = mhstv1alpha1.ConfigMapTeamConfiguration
+	}
+	obj.SetLabels(labels)
+
+	hash, err := hashOf(obj)
+	if err != nil {
+		return err
+	}
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[annotationAppliedHash] = hash
+	obj.SetAnnotations(annotations)
+	return nil
+}
+
+// hashOf hashes an object as it will be applied. encoding/json writes map
+// keys in order, so the same object always hashes the same.
+func hashOf(obj *unstructured.Unstructured) (string, error) {
+	data, err := json.Marshal(obj.Object)
+	if err != nil {
+		return "", fmt.Errorf("hash %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// applyIfChanged applies obj unless the cached object carries the same hash.
+// wasApplied says the object is in the team's inventory: if it is missing,
+// someone deleted it, and restoring it is reported in an Event.
+func (r *SupportTeamReconciler) applyIfChanged(ctx context.Context, team *mhstv1alpha1.SupportTeam, obj *unstructured.Unstructured, wasApplied bool) error {
+	current, err := r.cachedObject(ctx, obj.GroupVersionKind(), client.ObjectKeyFromObject(obj))
+	if err != nil {
+		return err
+	}
+	if current != nil {
+		if err := checkController(team, current); err != nil {
+			return err
+		}
+		if current.GetAnnotations()[annotationAppliedHash] == obj.GetAnnotations()[annotationAppliedHash] {
+			return nil
+		}
+	}
+	restoring := current == nil && wasApplied && r.deletedFromCluster(ctx, obj)
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	log.FromContext(ctx).V(1).Info("applied", "kind", obj.GetKind(), "name", obj.GetName())
+	if restoring {
+		r.Recorder.Eventf(team, nil, corev1.EventTypeNormal, mhstv1alpha1.ReasonDriftCorrected, "Restore",
+			"%s %s was deleted outside the operator and has been restored", obj.GetKind(), obj.GetName())
+	}
+	return nil
+}
+
+// cachedObject returns the object of that kind and name from the cache, or
+// nil when the cache does not hold it. It reads typed objects, which the
+// cache serves from memory (unstructured reads would go to the API server).
+func (r *SupportTeamReconciler) cachedObject(ctx context.Context, gvk schema.GroupVersionKind, key client.ObjectKey) (client.Object, error) {
+	obj, err := r.newObject(gvk)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("get %s %s: %w", gvk.Kind, key, err)
+	}
+	return obj, nil
+}
+
+func (r *SupportTeamReconciler) newObject(gvk schema.GroupVersionKind) (client.Object, error) {
+	runtimeObj, err := r.Scheme().New(gvk)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", gvk, err)
+	}
+	obj, ok := runtimeObj.(client.Object)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a Kubernetes object", gvk)
+	}
+	return obj, nil
+}
+
+// deletedFromCluster confirms with the API server that an object missing
+// from the cache is really gone, so that a cache that has not yet seen a
+// fresh object is not reported as drift.
+func (r *SupportTeamReconciler) deletedFromCluster(ctx context.Context, obj *unstructured.Unstructured) bool {
+	live, err := r.newObject(obj.GroupVersionKind())
+	if err != nil {
+		return false
+	}
+	return apierrors.IsNotFound(r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live))
+}
+
+// checkController refuses to take over an object that another object
+// controls, such as another team's object of the same name.
+func checkController(team *mhstv1alpha1.SupportTeam, obj client.Object) error {
+	owner := metav1.GetControllerOf(obj)
+	if owner == nil || owner.UID == team.UID {
+		return nil
+	}
+	return fmt.Errorf("%s %s belongs to %s %s: rename one of them", obj.GetObjectKind().GroupVersionKind().Kind,
+		obj.GetName(), owner.Kind, owner.Name)
+}
+
+// prune deletes the objects of stale entries that the operator applied for
+// this team. An entry that names a kind a blueprint cannot produce, or an
+// object the team does not control, is left alone: the inventory is in the
+// team's status, and it must not become a way to delete anything else.
+func (r *SupportTeamReconciler) prune(ctx context.Context, team *mhstv1alpha1.SupportTeam, stale []mhstv1alpha1.InventoryEntry) error {
+	var errs []error
+	for _, entry := range stale {
+		gvk := schema.FromAPIVersionAndKind(entry.APIVersion, entry.Kind)
+		if !slices.Contains(blueprint.AllowedKinds(), gvk) {
+			continue
+		}
+		obj, err := r.cachedObject(ctx, gvk, client.ObjectKey{Namespace: team.Namespace, Name: entry.Name})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if obj == nil || !appliedFor(team, obj) {
+			continue
+		}
+		uid := obj.GetUID()
+		if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("prune %s %s: %w", entry.Kind, entry.Name, err))
+			continue
+		}
+		log.FromContext(ctx).V(1).Info("pruned", "kind", entry.Kind, "name", entry.Name)
+	}
+	return errors.Join(errs...)
+}
+
+// appliedFor reports whether the operator applied obj for this team: the
+// team controls it and it carries the team's label.
+func appliedFor(team *mhstv1alpha1.SupportTeam, obj client.Object) bool {
+	owner := metav1.GetControllerOf(obj)
+	return owner != nil && owner.UID == team.UID && obj.GetLabels()[mhstv1alpha1.LabelTeam] == team.Name
+}
+
+// inventoryOf lists the objects sorted by kind, name and apiVersion.
+func inventoryOf(objects []*unstructured.Unstructured) []mhstv1alpha1.InventoryEntry {
+	entries := make([]mhstv1alpha1.InventoryEntry, 0, len(objects))
+	for _, obj := range objects {
+		entries = append(entries, entryOf(obj))
+	}
+	sortEntries(entries)
+	return entries
+}
+
+func entryOf(obj *unstructured.Unstructured) mhstv1alpha1.InventoryEntry {
+	return mhstv1alpha1.InventoryEntry{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Name: obj.GetName()}
+}
+
+func sortEntries(entries []mhstv1alpha1.InventoryEntry) {
+	slices.SortFunc(entries, func(a, b mhstv1alpha1.InventoryEntry) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Name, b.Name), cmp.Compare(a.APIVersion, b.APIVersion))
+	})
+}
+
+// staleEntries returns the entries of previous that desired no longer has.
+func staleEntries(previous, desired []mhstv1alpha1.InventoryEntry) []mhstv1alpha1.InventoryEntry {
+	var stale []mhstv1alpha1.InventoryEntry
+	for _, e := range previous {
+		if !slices.Contains(desired, e) {
+			stale = append(stale, e)
+		}
+	}
+	return stale
+}
+
+// unionOf returns the entries of a and b, each once, sorted.
+func unionOf(a, b []mhstv1alpha1.InventoryEntry) []mhstv1alpha1.InventoryEntry {
+	union := slices.Clone(b)
+	union = append(union, staleEntries(a, b)...)
+	sortEntries(union)
+	return union
+}

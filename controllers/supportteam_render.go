@@ -1,0 +1,104 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/blueprint"
+)
+
+// render renders the team's service. When the service cannot be rendered
+// because of something a person must fix (the blueprint ConfigMap is
+// missing, rejected or does not build), it returns no output and a Stalled
+// readiness that says what to fix; err is only for failures worth retrying.
+func (r *SupportTeamReconciler) render(ctx context.Context, team *mhstv1alpha1.SupportTeam, area *mhstv1alpha1.LocalArea) (*blueprint.Output, *readiness, error) {
+	files, missing, err := r.blueprintFiles(ctx, team)
+	if err != nil || missing != nil {
+		return nil, missing, err
+	}
+	out, err := blueprint.Render(blueprint.Input{
+		TeamName:         team.Name,
+		Namespace:        team.Namespace,
+		AreaName:         area.Name,
+		Wave:             area.Spec.Wave,
+		Spec:             team.Spec,
+		AllowIngressFrom: area.Spec.Tenancy.AllowIngressFrom,
+		CustomFiles:      files,
+	})
+	if err != nil {
+		return nil, renderRefusal(err), nil
+	}
+	return out, nil, nil
+}
+
+// renderRefusal turns a render error into the Stalled readiness the team
+// reports. The renderer's message names the offending object or file.
+func renderRefusal(err error) *readiness {
+	var rejected *blueprint.RejectedError
+	var invalid *blueprint.InvalidError
+	switch {
+	case errors.As(err, &rejected):
+		return blocked(stalled(mhstv1alpha1.ReasonBlueprintRejected, err.Error()+"; nothing of this render was applied"))
+	case errors.As(err, &invalid):
+		return blocked(stalled(mhstv1alpha1.ReasonBlueprintInvalid, err.Error()+"; nothing of this render was applied"))
+	default:
+		return blocked(stalled(mhstv1alpha1.ReasonRenderFailed, err.Error()))
+	}
+}
+
+// blueprintFiles returns the files of the team's custom blueprint, or nil
+// for the built-in one. When the ConfigMap is not in the cache, it asks the
+// API server once to tell the user precisely what is wrong: the cache holds
+// only ConfigMaps labelled mhst.io/configmap, so a blueprint without the
+// label exists but is invisible to the operator.
+func (r *SupportTeamReconciler) blueprintFiles(ctx context.Context, team *mhstv1alpha1.SupportTeam) (map[string]string, *readiness, error) {
+	if team.Spec.Blueprint == nil {
+		return nil, nil, nil
+	}
+	key := client.ObjectKey{Namespace: team.Namespace, Name: team.Spec.Blueprint.ConfigMapRef.Name}
+	var cm corev1.ConfigMap
+	err := r.Get(ctx, key, &cm)
+	switch {
+	case err == nil && cm.Labels[mhstv1alpha1.LabelConfigMap] == mhstv1alpha1.ConfigMapBlueprint:
+		return blueprintData(&cm), nil, nil
+	case err == nil:
+		return nil, blocked(stalled(mhstv1alpha1.ReasonBlueprintNotFound, unlabelledBlueprint(key))), nil
+	case !apierrors.IsNotFound(err):
+		return nil, nil, fmt.Errorf("get blueprint ConfigMap %s: %w", key, err)
+	}
+	err = r.APIReader.Get(ctx, key, &cm)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, blocked(stalled(mhstv1alpha1.ReasonBlueprintNotFound, fmt.Sprintf(
+			"blueprint ConfigMap %s does not exist: create it in the team's namespace, labelled %s=%s",
+			key, mhstv1alpha1.LabelConfigMap, mhstv1alpha1.ConfigMapBlueprint))), nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("get blueprint ConfigMap %s from the API server: %w", key, err)
+	default:
+		return nil, blocked(stalled(mhstv1alpha1.ReasonBlueprintNotFound, unlabelledBlueprint(key))), nil
+	}
+}
+
+func unlabelledBlueprint(key client.ObjectKey) string {
+	return fmt.Sprintf("blueprint ConfigMap %s exists but is not labelled %s=%s, so the operator does not read it: "+
+		"add the label (kubectl label configmap -n %s %s %s=%s)",
+		key, mhstv1alpha1.LabelConfigMap, mhstv1alpha1.ConfigMapBlueprint,
+		key.Namespace, key.Name, mhstv1alpha1.LabelConfigMap, mhstv1alpha1.ConfigMapBlueprint)
+}
+
+// blueprintData returns the ConfigMap's files. It is never nil, because nil
+// would select the built-in blueprint: an empty ConfigMap must be reported
+// as a blueprint that does not build.
+func blueprintData(cm *corev1.ConfigMap) map[string]string {
+	files := make(map[string]string, len(cm.Data))
+	for name, content := range cm.Data {
+		files[name] = content
+	}
+	return files
+}
