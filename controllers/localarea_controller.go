@@ -118,10 +118,24 @@ func (r *LocalAreaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	default:
 		err = r.provision(ctx, area, now)
 	}
-	if statusErr := patchStatus(ctx, r.Client, area, before); statusErr != nil {
+	if statusErr := patchStatus(ctx, r.Client, area, wholeTeamCounts(before, area)); statusErr != nil {
 		err = errors.Join(err, statusErr)
 	}
 	return result, err
+}
+
+// wholeTeamCounts makes the status patch carry both team counts whenever
+// either changed. status.teams.total and .ready are each required by the
+// schema, and a merge patch of the difference alone would send only the
+// one that changed, which the API server refuses while the stored status
+// has no teams yet.
+func wholeTeamCounts(before, area *mhstv1alpha1.LocalArea) *mhstv1alpha1.LocalArea {
+	if before.Status.Teams == area.Status.Teams {
+		return before
+	}
+	base := before.DeepCopy()
+	base.Status.Teams = mhstv1alpha1.TeamCounts{Total: -1, Ready: -1}
+	return base
 }
 
 // activationDelay is how long until the area may be provisioned: the time
