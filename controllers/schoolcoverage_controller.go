@@ -265,7 +265,10 @@ func unallocatedMessage(cov *mhstv1alpha1.SchoolCoverage, alloc coverage.Allocat
 func (r *SchoolCoverageReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	err := ctrl.NewControllerManagedBy(mgr).
-		For(&mhstv1alpha1.SchoolCoverage{}, specChanged).
+		Named("schoolcoverage").
+		// One handler for the changed object and its siblings (rather than
+		// For plus a mapping), so that a change enqueues each of them once.
+		// Status updates are filtered out: they change no one's claims.
 		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.coveragesBesides), specChanged).
 		Watches(&mhstv1alpha1.SupportTeam{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfTeam), specChanged).
 		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfArea), builder.WithPredicates(areaPlacementChanged())).
@@ -278,7 +281,9 @@ func (r *SchoolCoverageReconciler) SetupWithManager(mgr ctrl.Manager, workers in
 }
 
 // coveragesBesides maps a SchoolCoverage to every SchoolCoverage of its
-// namespace: winners and conflicts depend on the whole area.
+// namespace, itself included: winners and conflicts depend on the whole
+// area. On delete, the deleted one is gone from the cache and only its
+// siblings are listed.
 func (r *SchoolCoverageReconciler) coveragesBesides(ctx context.Context, obj client.Object) []reconcile.Request {
 	return r.coveragesIn(ctx, obj.GetNamespace())
 }

@@ -358,12 +358,12 @@ func TestSchoolCoverageScenario(t *testing.T) {
 	})
 
 	t.Run("suspended team uncovers its settings", func(t *testing.T) {
-		setTeamSuspended(t, nsB, "team-rutland", true)
+		patchTeam(t, nsB, "team-rutland", func(team *mhstv1alpha1.SupportTeam) { team.Spec.Suspend = true })
 		for name, schools := range map[string][]testSchool{"rutland-agreed": s.b[0:6], "rutland-proposed": s.b[6:9]} {
 			cov := expectCoverage(t, nsB, name, sumOf(schools), metav1.ConditionFalse, mhstv1alpha1.ReasonTeamSuspended)
 			NewWithT(t).Expect(condition(cov, mhstv1alpha1.ConditionReady).Message).To(ContainSubstring("team-rutland is suspended"))
 		}
-		setTeamSuspended(t, nsB, "team-rutland", false)
+		patchTeam(t, nsB, "team-rutland", func(team *mhstv1alpha1.SupportTeam) { team.Spec.Suspend = false })
 		expectCoverage(t, nsB, "rutland-agreed", sumOf(s.b[0:6]), metav1.ConditionTrue, mhstv1alpha1.ReasonCovered)
 	})
 
@@ -385,34 +385,27 @@ func TestSchoolCoverageScenario(t *testing.T) {
 	})
 }
 
-func setTeamSuspended(t *testing.T, ns, name string, suspend bool) {
-	t.Helper()
-	team := &mhstv1alpha1.SupportTeam{}
-	if err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, team); err != nil {
-		t.Fatal(err)
-	}
-	before := team.DeepCopy()
-	team.Spec.Suspend = suspend
-	if err := k8sClient.Patch(context.Background(), team, client.MergeFrom(before)); err != nil {
-		t.Fatalf("suspend team %s/%s: %v", ns, name, err)
-	}
-}
-
 // expectOperatorIdle waits for the operator's writes to settle, then checks
 // that it makes none for 15 seconds: a converged operator is silent.
 func expectOperatorIdle(t *testing.T) {
 	t.Helper()
-	g := NewWithT(t)
+	settled := settledWrites(t)
+	NewWithT(t).Consistently(writes.count).WithTimeout(15*time.Second).WithPolling(500*time.Millisecond).
+		Should(Equal(settled), "the operator kept writing after convergence")
+}
+
+// settledWrites waits until the operator's write count stops moving for a
+// second, and returns it.
+func settledWrites(t *testing.T) int64 {
+	t.Helper()
 	last := writes.count()
-	g.Eventually(func() bool {
+	NewWithT(t).Eventually(func() bool {
 		now := writes.count()
 		settled := now == last
 		last = now
 		return settled
-	}).WithTimeout(eventuallyTimeout).WithPolling(2 * time.Second).Should(BeTrue(), "the operator's writes never settled")
-	settled := writes.count()
-	g.Consistently(writes.count).WithTimeout(15*time.Second).WithPolling(500*time.Millisecond).
-		Should(Equal(settled), "the operator kept writing after convergence")
+	}).WithTimeout(eventuallyTimeout).WithPolling(time.Second).Should(BeTrue(), "the operator's writes never settled")
+	return last
 }
 
 func TestSchoolCoverageOutsideArea(t *testing.T) {
