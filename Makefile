@@ -44,6 +44,7 @@ help: ## Show this help.
 manifests: controller-gen ## Generate the CRDs and the operator's RBAC from the markers in api/ and controllers/.
 	$(CONTROLLER_GEN) rbac:roleName=mhst-operator crd paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	@if [ -d charts/mhst-operator/crds ]; then rm -f charts/mhst-operator/crds/*.yaml && cp config/crd/bases/*.yaml charts/mhst-operator/crds/; fi
+	hack/chart-rbac.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate the deepcopy functions of the API types.
@@ -168,3 +169,11 @@ GOBIN="$(LOCALBIN)" go install "$(2)@$(3)"; \
 mv "$(LOCALBIN)/$$(basename "$(2)")" "$(1)"; \
 }
 endef
+
+##@ Packaging
+
+.PHONY: test-chart
+test-chart: manifests envtest helm ## Lint the Helm chart, install its renders and the admission policies on a real API server, and test the Argo CD health checks.
+	HELM=$(HELM) KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test $(GO_TEST_FLAGS) ./test/chart/... ./test/admission/...
+	@if command -v lua5.4 >/dev/null || command -v lua >/dev/null; then hack/test-argocd-health.sh; \
+	else echo "test-chart: no lua interpreter; the Argo CD health checks were not tested (apt-get install lua5.4 jq)"; fi
