@@ -25,6 +25,10 @@ type Config struct {
 	Tenancy TenancyDefaults
 	// MaxConcurrentReconciles is the number of workers per controller.
 	MaxConcurrentReconciles int
+	// NationalCoverageTarget is the national target in percent of pupils
+	// covered that the national report measures against; 0 means 100, the
+	// national ambition.
+	NationalCoverageTarget int32
 }
 
 // TenancyDefaults are applied to every area unless its spec overrides them.
@@ -49,6 +53,16 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	}
 	if err := NewSupportTeamReconciler(mgr).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("set up SupportTeam controller: %w", err)
+	}
+	if err := (&SchoolCoverageReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+		return err
+	}
+	if err := NewCoverageReportReconciler(mgr.GetClient()).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+		return err
+	}
+	national := &NationalReportReconciler{Client: mgr.GetClient(), Namespace: cfg.OperatorNamespace, Target: cfg.nationalTarget()}
+	if err := national.SetupWithManager(mgr); err != nil {
+		return err
 	}
 	return nil
 }
