@@ -44,21 +44,70 @@ func (r *LocalAreaReconciler) syncChild(ctx context.Context, area *mhstv1alpha1.
 	if err != nil {
 		return fmt.Errorf("read %s %s from cache: %w", kind, key, err)
 	}
-	if inCache && covers(obj, want) {
+	if inCache && matches(obj, want) {
 		return nil
 	}
 	existed, err := r.readChild(ctx, r.APIReader, key, live)
 	if err != nil {
 		return fmt.Errorf("read %s %s: %w", kind, key, err)
 	}
-	if existed && covers(live, want) {
-		return nil
+	changed, err := r.write(ctx, live, existed, desired, want)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", kind, key, err)
 	}
-	if err := r.Apply(ctx, desired, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("apply %s %s: %w", kind, key, err)
-	}
-	if converged(area) {
+	if changed && converged(area) {
 		r.reportDrift(ctx, area, live, kind, key, existed)
+	}
+	return nil
+}
+
+// write brings live to desired, and reports whether it had to: the live
+// read may show that only the cache was behind. Server-side apply restores
+// every field desired sets; a field someone added that desired leaves out
+// (a podSelector narrowed with matchLabels, scopes added to the quota) is
+// not the operator's to remove by apply, so for kinds the operator owns
+// whole such an object is replaced by an update instead.
+func (r *LocalAreaReconciler) write(ctx context.Context, live client.Object, existed bool, desired runtime.ApplyConfiguration, want map[string]any) (bool, error) {
+	switch {
+	case existed && matches(live, want):
+		return false, nil
+	case !existed || !covers(live, want):
+		if err := r.Apply(ctx, desired, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+			return false, fmt.Errorf("apply: %w", err)
+		}
+		return true, nil
+	default:
+		return true, r.replace(ctx, live, want)
+	}
+}
+
+// replace overwrites every field of live but its metadata and status with
+// want's, keeping the labels, annotations and owner references others set.
+func (r *LocalAreaReconciler) replace(ctx context.Context, live client.Object, want map[string]any) error {
+	have, err := objectMap(live)
+	if err != nil {
+		return err
+	}
+	for field := range have {
+		if !isMetaField(field) {
+			delete(have, field)
+		}
+	}
+	for field, value := range want {
+		if !isMetaField(field) {
+			have[field] = value
+		}
+	}
+	data, err := json.Marshal(have)
+	if err != nil {
+		return fmt.Errorf("encode replacement: %w", err)
+	}
+	replacement := live.DeepCopyObject().(client.Object)
+	if err := json.Unmarshal(data, replacement); err != nil {
+		return fmt.Errorf("decode replacement: %w", err)
+	}
+	if err := r.Update(ctx, replacement, client.FieldOwner(FieldManager)); err != nil {
+		return fmt.Errorf("replace: %w", err)
 	}
 	return nil
 }
@@ -128,24 +177,63 @@ func applyConfigurationMap(desired runtime.ApplyConfiguration) (map[string]any, 
 	return m, nil
 }
 
-// covers reports whether obj already holds every field of want, the JSON of
-// an apply configuration, so that applying want would change nothing the
-// operator cares about.
-//
-// The comparison follows server-side apply's merge rules for the kinds the
-// tenant is made of: maps (labels, annotations, resource lists) are granular,
-// so fields others add are left alone and ignored here; lists
-// (NetworkPolicy rules, RoleBinding subjects, ClusterRole rules) are atomic,
-// so they must match element for element, though an element may carry
-// fields the server defaulted. Owner references are keyed by uid: the wanted
-// ones must be present, others may be too.
-func covers(obj client.Object, want map[string]any) bool {
-	data, err := json.Marshal(obj)
+// matches reports whether obj is exactly as wanted: it covers want and,
+// for the kinds the operator owns whole, holds no field want leaves out.
+func matches(obj client.Object, want map[string]any) bool {
+	if !covers(obj, want) {
+		return false
+	}
+	kind, _ := want["kind"].(string)
+	if !ownedWhole[kind] {
+		return true
+	}
+	have, err := objectMap(obj)
 	if err != nil {
 		return false
 	}
-	var have map[string]any
-	if err := json.Unmarshal(data, &have); err != nil {
+	for field, value := range have {
+		if !isMetaField(field) && !subsumes(want[field], value) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownedWhole lists the kinds whose every field, besides metadata and
+// status, the operator sets, and to which the API server adds no defaults
+// of its own. A field someone adds to them is drift. Namespaces (whose
+// spec.finalizers the server sets) and LimitRanges (whose limits the server
+// completes from one another) are compared on the fields the operator sets.
+var ownedWhole = map[string]bool{
+	"NetworkPolicy":      true,
+	"ResourceQuota":      true,
+	"RoleBinding":        true,
+	"ClusterRole":        true,
+	"ClusterRoleBinding": true,
+}
+
+// isMetaField tells the top-level fields that are not the object's content.
+func isMetaField(field string) bool {
+	switch field {
+	case "apiVersion", "kind", "metadata", "status":
+		return true
+	}
+	return false
+}
+
+// covers reports whether obj already holds every field of want, the JSON of
+// an apply configuration, so that applying want would change nothing.
+//
+// The comparison follows server-side apply's merge rules for the kinds the
+// tenant is made of: maps (labels, annotations, resource lists, selectors)
+// are granular, so fields others add are left alone and ignored here;
+// lists (NetworkPolicy rules, RoleBinding subjects, ClusterRole rules) are
+// atomic, so they must match element for element, though an element may
+// carry fields the server defaulted. Owner references are keyed by uid:
+// the wanted ones must be present, others may be too.
+func covers(obj client.Object, want map[string]any) bool {
+	have, err := objectMap(obj)
+	if err != nil {
 		return false
 	}
 	haveMeta, _ := have["metadata"].(map[string]any)
@@ -159,15 +247,24 @@ func covers(obj client.Object, want map[string]any) bool {
 		return false
 	}
 	for field, value := range want {
-		switch field {
-		case "apiVersion", "kind", "metadata":
-			continue
-		}
-		if !subsumes(have[field], value) {
+		if !isMetaField(field) && !subsumes(have[field], value) {
 			return false
 		}
 	}
 	return true
+}
+
+// objectMap is obj as the JSON map the API server would send.
+func objectMap(obj client.Object) (map[string]any, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %w", obj, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("decode %T: %w", obj, err)
+	}
+	return m, nil
 }
 
 // subsumes reports whether have contains want: every key of a wanted map

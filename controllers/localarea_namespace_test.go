@@ -170,7 +170,9 @@ func TestLocalAreaRetainKeepsNamespaceAndReadopts(t *testing.T) {
 	g.Expect(namespace.Annotations).NotTo(HaveKey(annotationReleasedBy))
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: areaViewerRole}, &rbacv1.RoleBinding{})).To(Succeed())
 	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(data), &corev1.ConfigMap{})).To(Succeed())
-	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}) })
+	t.Cleanup(func() {
+		_ = k8sClient.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	})
 }
 
 func TestLocalAreaDeletePolicyDeletesOnlyItsOwnNamespace(t *testing.T) {
