@@ -203,7 +203,7 @@ func conflictMessage(cov *mhstv1alpha1.SchoolCoverage, conflicts []mhstv1alpha1.
 	if more := len(conflicts) - len(shown); more > 0 {
 		list += fmt.Sprintf(" and %d more (see status.conflicts)", more)
 	}
-	return fmt.Sprintf("%d of the %d settings listed are held by older allocations and are not counted here: %s. The oldest claim wins; remove them from spec.settings, or withdraw the older allocation.",
+	return fmt.Sprintf("Held by older allocations and not counted here (%d of the %d listed): %s. The oldest claim wins; remove them from spec.settings, or withdraw the older allocation.",
 		len(conflicts), len(cov.Spec.Settings), list)
 }
 
@@ -219,20 +219,20 @@ func coverageReadiness(cov *mhstv1alpha1.SchoolCoverage, area *mhstv1alpha1.Loca
 	switch {
 	case !alloc.TeamFound:
 		return notReady(mhstv1alpha1.ReasonTeamNotFound,
-			fmt.Sprintf("No SupportTeam %s in namespace %s: create it, or correct spec.teamRef.name. Its %d settings do not count as covered until then.", alloc.Team, cov.Namespace, alloc.Settings))
+			fmt.Sprintf("No SupportTeam %s in namespace %s: create it, or correct spec.teamRef.name. The settings listed do not count as covered until then.", alloc.Team, cov.Namespace))
 	case alloc.TeamSuspended:
 		return notReady(mhstv1alpha1.ReasonTeamSuspended,
-			fmt.Sprintf("SupportTeam %s is suspended: its %d settings (%d pupils) do not count as covered until the team resumes or they are allocated to another team.", alloc.Team, alloc.Settings, alloc.Pupils))
+			fmt.Sprintf("SupportTeam %s is suspended: %s do not count as covered until the team resumes or they are allocated to another team.", alloc.Team, settingsAndPupils(alloc.Settings, alloc.Pupils)))
 	case !alloc.Agreed:
 		return notReady(mhstv1alpha1.ReasonAwaitingAgreement,
-			fmt.Sprintf("Proposed: %d settings (%d pupils) await the governance board's agreement; add spec.agreement once the board has agreed.", alloc.Settings, alloc.Pupils))
+			fmt.Sprintf("Proposed: %s await the governance board's agreement; add spec.agreement once the board has agreed.", settingsAndPupils(alloc.Settings, alloc.Pupils)))
 	case alloc.Settings == 0:
 		return notReady(mhstv1alpha1.ReasonSettingsClaimed,
 			"Every setting listed is held by an older allocation (see status.conflicts), so this allocation covers nothing: remove the duplicates, or withdraw the older allocations.")
 	}
-	msg := fmt.Sprintf("Covers %d settings and %d pupils with team %s.", alloc.SettingsCovered, alloc.PupilsCovered, alloc.Team)
+	msg := fmt.Sprintf("Covers %s with team %s.", settingsAndPupils(alloc.SettingsCovered, alloc.PupilsCovered), alloc.Team)
 	if n := len(alloc.Conflicts); n > 0 {
-		msg += fmt.Sprintf(" %d more listed settings are held by older allocations (see Conflicted).", n)
+		msg += fmt.Sprintf(" It also lists %s held by older allocations (see Conflicted).", counted(int64(n), "setting"))
 	}
 	return ready(mhstv1alpha1.ReasonCovered, msg)
 }
@@ -254,11 +254,24 @@ func coverageAreaReadiness(area *mhstv1alpha1.LocalArea) (readiness, bool) {
 
 // unallocatedMessage describes a list without a team.
 func unallocatedMessage(cov *mhstv1alpha1.SchoolCoverage, alloc coverage.Allocation) string {
-	msg := fmt.Sprintf("Lists %d settings (%d pupils) no team covers yet.", alloc.Settings, alloc.Pupils)
+	msg := fmt.Sprintf("Lists %s that no team covers yet.", settingsAndPupils(alloc.Settings, alloc.Pupils))
 	if held := int64(len(cov.Spec.Settings)) - alloc.Settings; held > 0 {
-		msg += fmt.Sprintf(" %d more it lists count as another allocation's.", held)
+		msg += fmt.Sprintf(" It also lists %s that another allocation holds.", counted(held, "setting"))
 	}
 	return msg
+}
+
+// settingsAndPupils is, for example, "3 settings and 1529 pupils".
+func settingsAndPupils(settings, pupils int64) string {
+	return counted(settings, "setting") + " and " + counted(pupils, "pupil")
+}
+
+// counted is n and the noun, plural unless n is 1.
+func counted(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // SetupWithManager registers the reconciler and what it watches.
