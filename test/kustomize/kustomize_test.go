@@ -88,6 +88,10 @@ func TestDefaultInstallsEverything(t *testing.T) {
 		"RoleBinding/mhst-operator-leader-election",
 		"Deployment/mhst-operator",
 		"Service/mhst-operator-metrics",
+		"ValidatingAdmissionPolicy/mhst-area-namespace-required",
+		"ValidatingAdmissionPolicyBinding/mhst-area-namespace-required",
+		"ValidatingAdmissionPolicy/mhst-area-label-owner",
+		"ValidatingAdmissionPolicyBinding/mhst-area-label-owner",
 	}
 	var got []string
 	for _, r := range objs.Resources() {
@@ -104,6 +108,7 @@ func TestNamespacedObjectsAreInTheOperatorNamespace(t *testing.T) {
 	clusterScoped := map[string]bool{
 		"Namespace": true, "CustomResourceDefinition": true,
 		"ClusterRole": true, "ClusterRoleBinding": true,
+		"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
 	}
 	for _, r := range build(t, "default").Resources() {
 		ns := r.GetNamespace()
