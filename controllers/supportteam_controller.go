@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,6 +43,8 @@ type SupportTeamReconciler struct {
 	APIReader client.Reader
 	// Recorder emits the team's Events.
 	Recorder events.EventRecorder
+
+	renders renderMemo
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=supportteams,verbs=get;list;watch
@@ -63,9 +66,14 @@ func (r *SupportTeamReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	var team mhstv1alpha1.SupportTeam
 	if err := r.Get(ctx, req.NamespacedName, &team); err != nil {
-		// A deleted team's service goes with it: every object carries an
-		// owner reference to the team, and the garbage collector removes it.
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			// A deleted team's service goes with it: every object carries
+			// an owner reference to the team, and the garbage collector
+			// removes it.
+			r.renders.forget(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("get SupportTeam %s: %w", req.NamespacedName, err)
 	}
 	if !team.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil

@@ -2,11 +2,14 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
@@ -22,7 +25,7 @@ func (r *SupportTeamReconciler) render(ctx context.Context, team *mhstv1alpha1.S
 	if err != nil || missing != nil {
 		return nil, missing, err
 	}
-	out, err := blueprint.Render(blueprint.Input{
+	out, err := r.renders.render(client.ObjectKeyFromObject(team), blueprint.Input{
 		TeamName:         team.Name,
 		Namespace:        team.Namespace,
 		AreaName:         area.Name,
@@ -101,4 +104,83 @@ func blueprintData(cm *corev1.ConfigMap) map[string]string {
 		files[name] = content
 	}
 	return files
+}
+
+// renderMemo remembers each team's last successful render with the input it
+// came from. A render runs kustomize and costs tens of milliseconds, while
+// most reconciles (a Deployment's status changed, an allocation was added)
+// render the same input again; blueprint.Render is deterministic, so the
+// remembered objects are exactly what it would return. The zero value is
+// ready to use.
+type renderMemo struct {
+	mu     sync.Mutex
+	byTeam map[client.ObjectKey]memoEntry
+}
+
+// memoEntry keeps a render as JSON: every caller decodes its own objects,
+// free to change them (applying an object writes the server's answer into
+// it).
+type memoEntry struct {
+	input          string
+	objects        [][]byte
+	deploymentName string
+}
+
+// render returns the render of in, from memory when the team's input has
+// not changed.
+func (m *renderMemo) render(team client.ObjectKey, in blueprint.Input) (*blueprint.Output, error) {
+	key, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("encode render input of team %s: %w", team, err)
+	}
+	m.mu.Lock()
+	entry, ok := m.byTeam[team]
+	m.mu.Unlock()
+	if !ok || entry.input != string(key) {
+		out, err := blueprint.Render(in)
+		if err != nil {
+			return nil, err
+		}
+		if entry, err = newMemoEntry(string(key), out); err != nil {
+			return nil, fmt.Errorf("remember render of team %s: %w", team, err)
+		}
+		m.mu.Lock()
+		if m.byTeam == nil {
+			m.byTeam = map[client.ObjectKey]memoEntry{}
+		}
+		m.byTeam[team] = entry
+		m.mu.Unlock()
+	}
+	return entry.output()
+}
+
+// forget drops a deleted team's render.
+func (m *renderMemo) forget(team client.ObjectKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.byTeam, team)
+}
+
+func newMemoEntry(input string, out *blueprint.Output) (memoEntry, error) {
+	entry := memoEntry{input: input, deploymentName: out.DeploymentName, objects: make([][]byte, len(out.Objects))}
+	for i, obj := range out.Objects {
+		data, err := json.Marshal(obj.Object)
+		if err != nil {
+			return memoEntry{}, fmt.Errorf("encode %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+		entry.objects[i] = data
+	}
+	return entry, nil
+}
+
+func (e memoEntry) output() (*blueprint.Output, error) {
+	out := &blueprint.Output{DeploymentName: e.deploymentName, Objects: make([]*unstructured.Unstructured, len(e.objects))}
+	for i, data := range e.objects {
+		obj := &unstructured.Unstructured{}
+		if err := obj.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("decode remembered render: %w", err)
+		}
+		out.Objects[i] = obj
+	}
+	return out, nil
 }
