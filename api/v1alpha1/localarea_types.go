@@ -213,8 +213,10 @@ type LocalAreaSpec struct {
 // TeamCounts counts the SupportTeams in an area.
 type TeamCounts struct {
 	// total is the number of SupportTeams in the area's namespace.
+	// +optional
 	Total int32 `json:"total"`
 	// ready is the number of those that are Ready.
+	// +optional
 	Ready int32 `json:"ready"`
 }
 
@@ -223,23 +225,31 @@ type TeamCounts struct {
 // reach a Mental Health Support Team. A setting is counted once.
 type AreaCoverage struct {
 	// settings is the number of distinct settings listed in the area.
+	// +optional
 	Settings int64 `json:"settings"`
 	// settingsCovered is the number of those covered by an agreed allocation
 	// of a team that exists and is not suspended.
+	// +optional
 	SettingsCovered int64 `json:"settingsCovered"`
 	// pupils is the number of pupils in the listed settings.
+	// +optional
 	Pupils int64 `json:"pupils"`
 	// pupilsCovered is the number of pupils in covered settings.
+	// +optional
 	PupilsCovered int64 `json:"pupilsCovered"`
 	// disadvantagedPupils is the number of pupils eligible for free school
 	// meals in the listed settings.
+	// +optional
 	DisadvantagedPupils int64 `json:"disadvantagedPupils"`
 	// disadvantagedPupilsCovered is the number of those in covered settings.
+	// +optional
 	DisadvantagedPupilsCovered int64 `json:"disadvantagedPupilsCovered"`
 	// pupilsCoveredPercent is pupilsCovered/pupils in percent, rounded half
 	// up to one decimal ("0.0" when there are no pupils).
+	// +optional
 	PupilsCoveredPercent string `json:"pupilsCoveredPercent"`
 	// targetMet is true when pupilsCovered × 100 ≥ coverageTarget × pupils.
+	// +optional
 	TargetMet bool `json:"targetMet"`
 }
 

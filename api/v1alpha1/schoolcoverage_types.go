@@ -136,11 +136,14 @@ type SchoolCoverageStatus struct {
 	// settings is the number of settings this allocation counts for in its
 	// area: the ones it lists, less those whose claim is held by another
 	// allocation.
+	// +optional
 	Settings int64 `json:"settings"`
 	// pupils is the number of pupils in those settings.
+	// +optional
 	Pupils int64 `json:"pupils"`
 	// disadvantagedPupils is the number of those eligible for free school
 	// meals.
+	// +optional
 	DisadvantagedPupils int64 `json:"disadvantagedPupils"`
 	// conflicts are the settings this allocation lists that an older
 	// allocation of another team holds.

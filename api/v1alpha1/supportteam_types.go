@@ -161,11 +161,14 @@ type SupportTeamSpec struct {
 type TeamAllocation struct {
 	// settings is the number of settings allocated to the team (the ones it
 	// wins; a setting is counted once in an area).
+	// +optional
 	Settings int64 `json:"settings"`
 	// pupils is the number of pupils in those settings.
+	// +optional
 	Pupils int64 `json:"pupils"`
 	// capacityUsedPercent is the larger of settings/maxSettings and
 	// pupils/maxPupils, in percent with one decimal.
+	// +optional
 	CapacityUsedPercent string `json:"capacityUsedPercent"`
 }
 
@@ -175,8 +178,10 @@ type ServiceStatus struct {
 	// +optional
 	Name string `json:"name,omitempty"`
 	// replicas is the Deployment's desired replicas.
+	// +optional
 	Replicas int32 `json:"replicas"`
 	// readyReplicas is the number of ready pods.
+	// +optional
 	ReadyReplicas int32 `json:"readyReplicas"`
 }
 
