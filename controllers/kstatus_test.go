@@ -34,7 +34,6 @@ import (
 const argocdFixtureDir = "../docs/argocd/testdata"
 
 func TestKstatusLocalArea(t *testing.T) {
-
 	area := kstatusArea("kstatus-area")
 	kstatusCreate(t, area)
 	u := expectKstatus(t, area, status.CurrentStatus, mhstv1alpha1.ReasonReconciled)

@@ -131,10 +131,12 @@ func references(k *types.Kustomization) []string {
 	add(k.Transformers...)
 	add(k.Validators...)
 	add(k.OpenAPI["path"])
-	for _, p := range k.PatchesStrategicMerge {
+	// A custom blueprint may still use the deprecated patch fields, which
+	// kustomize goes on reading: their files must be checked all the same.
+	for _, p := range k.PatchesStrategicMerge { //nolint:staticcheck // checked on purpose, see above
 		add(string(p))
 	}
-	for _, p := range append(k.Patches, k.PatchesJson6902...) {
+	for _, p := range append(k.Patches, k.PatchesJson6902...) { //nolint:staticcheck // checked on purpose, see above
 		add(p.Path)
 	}
 	for _, r := range k.Replacements {
