@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/report"
 )
 
 // Scopes of a coverage row.
@@ -54,87 +55,44 @@ func (n nationalCoverage) rows() []coverageRow {
 	return append(rows, n.ByArea...)
 }
 
-// summarise sums the areas' coverage for England, each wave (in wave order),
-// each region (by name) and, with perArea, each area (by name).
+// summarise is the national table: the same sums as the operator's national
+// report (report.National), so that the plugin and the report never
+// disagree; by area as well with perArea.
 func summarise(areas []mhstv1alpha1.LocalArea, perArea bool) nationalCoverage {
-	england := coverageRow{Scope: scopeEngland, Name: scopeEngland}
-	waves := map[int32]*coverageRow{}
-	regions := map[string]*coverageRow{}
-	var byArea []coverageRow
-	for _, a := range areas {
-		england.add(a)
-		rowFor(waves, a.Spec.Wave, scopeWave, strconv.Itoa(int(a.Spec.Wave))).add(a)
-		rowFor(regions, a.Spec.Region, scopeRegion, a.Spec.Region).add(a)
-		if perArea {
-			row := coverageRow{Scope: scopeArea, Name: a.Name}
-			row.add(a)
-			byArea = append(byArea, row.withPercent())
+	national := report.National(areas, coverage.DefaultCoverageTarget)
+	out := nationalCoverage{England: rowOf(scopeEngland, scopeEngland, national.Totals)}
+	for _, w := range national.ByWave {
+		out.ByWave = append(out.ByWave, rowOf(scopeWave, strconv.Itoa(int(w.Wave)), w.Figures))
+	}
+	for _, r := range national.ByRegion {
+		out.ByRegion = append(out.ByRegion, rowOf(scopeRegion, r.Region, r.Figures))
+	}
+	if perArea {
+		for _, a := range national.Areas {
+			out.ByArea = append(out.ByArea, coverageRowOf(scopeArea, a.Name, 1, a.AreaCoverage))
 		}
-	}
-	sort.Slice(byArea, func(i, j int) bool { return byArea[i].Name < byArea[j].Name })
-	return nationalCoverage{
-		England:  england.withPercent(),
-		ByWave:   sortedRows(waves, func(a, b int32) bool { return a < b }),
-		ByRegion: sortedRows(regions, func(a, b string) bool { return a < b }),
-		ByArea:   byArea,
-	}
-}
-
-// rowFor returns the row of key, creating it.
-func rowFor[K comparable](rows map[K]*coverageRow, key K, scope, name string) *coverageRow {
-	row, ok := rows[key]
-	if !ok {
-		row = &coverageRow{Scope: scope, Name: name}
-		rows[key] = row
-	}
-	return row
-}
-
-// sortedRows returns the rows ordered by key, with their percent.
-func sortedRows[K comparable](rows map[K]*coverageRow, less func(a, b K) bool) []coverageRow {
-	keys := make([]K, 0, len(rows))
-	for k := range rows {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return less(keys[i], keys[j]) })
-	out := make([]coverageRow, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, rows[k].withPercent())
 	}
 	return out
 }
 
-// add counts the area and adds its coverage.
-func (r *coverageRow) add(a mhstv1alpha1.LocalArea) {
-	r.Areas++
-	c := a.Status.Coverage
-	if c == nil {
-		return
-	}
-	r.Settings += c.Settings
-	r.SettingsCovered += c.SettingsCovered
-	r.Pupils += c.Pupils
-	r.PupilsCovered += c.PupilsCovered
-	r.DisadvantagedPupils += c.DisadvantagedPupils
-	r.DisadvantagedPupilsCovered += c.DisadvantagedPupilsCovered
+// rowOf is one group of the national report as a table row.
+func rowOf(scope, name string, f report.Figures) coverageRow {
+	return coverageRowOf(scope, name, f.Areas, f.AreaCoverage)
 }
 
-// withPercent returns the row with its percent computed from its sums (never
-// averaged from the areas' own percents).
-func (r coverageRow) withPercent() coverageRow {
-	r.PupilsCoveredPercent = percent(r.PupilsCovered, r.Pupils)
-	return r
-}
-
-// percent is part/whole in percent rounded half up to one decimal, in
-// integer arithmetic as the API's pupilsCoveredPercent is; "0.0" when whole
-// is 0.
-func percent(part, whole int64) string {
-	if whole <= 0 {
-		return "0.0"
+func coverageRowOf(scope, name string, areas int64, c mhstv1alpha1.AreaCoverage) coverageRow {
+	return coverageRow{
+		Scope:                      scope,
+		Name:                       name,
+		Areas:                      areas,
+		Settings:                   c.Settings,
+		SettingsCovered:            c.SettingsCovered,
+		Pupils:                     c.Pupils,
+		PupilsCovered:              c.PupilsCovered,
+		PupilsCoveredPercent:       c.PupilsCoveredPercent,
+		DisadvantagedPupils:        c.DisadvantagedPupils,
+		DisadvantagedPupilsCovered: c.DisadvantagedPupilsCovered,
 	}
-	tenths := (part*2000 + whole) / (2 * whole)
-	return fmt.Sprintf("%d.%d", tenths/10, tenths%10)
 }
 
 // Output formats of the coverage command.

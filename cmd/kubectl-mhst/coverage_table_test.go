@@ -12,29 +12,6 @@ import (
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 )
 
-func TestPercent(t *testing.T) {
-	tests := []struct {
-		part, whole int64
-		want        string
-	}{
-		{0, 0, "0.0"},
-		{0, 10, "0.0"},
-		{10, 10, "100.0"},
-		{1, 8, "12.5"},
-		{1, 16, "6.3"},   // 6.25 rounds half up
-		{1, 3, "33.3"},   // 33.33...
-		{2, 3, "66.7"},   // 66.66...
-		{1, 2000, "0.1"}, // 0.05 rounds half up
-		{1, 2001, "0.0"}, // just under 0.05
-		{4_200_000, 8_481_875, "49.5"},
-	}
-	for _, tt := range tests {
-		if got := percent(tt.part, tt.whole); got != tt.want {
-			t.Errorf("percent(%d, %d) = %q, want %q", tt.part, tt.whole, got, tt.want)
-		}
-	}
-}
-
 // testAreas are three areas in two waves and two regions; one has no
 // coverage computed yet.
 func testAreas() []mhstv1alpha1.LocalArea {
