@@ -61,8 +61,8 @@ type SupportTeamReconciler struct {
 
 // Reconcile brings one SupportTeam's service and status up to date.
 func (r *SupportTeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	logger := log.FromContext(ctx).WithValues("supportteam", req.Name, "namespace", req.Namespace)
-	ctx = log.IntoContext(ctx, logger)
+	// controller-runtime's logger already names the team and its namespace.
+	logger := log.FromContext(ctx)
 
 	var team mhstv1alpha1.SupportTeam
 	if err := r.Get(ctx, req.NamespacedName, &team); err != nil {
@@ -89,7 +89,6 @@ func (r *SupportTeamReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	before := team.DeepCopy()
 	syncErr := r.sync(ctx, &team, area)
-	team.Status.ObservedGeneration = team.Generation
 	if err := patchStatus(ctx, r.Client, &team, before); err != nil {
 		return ctrl.Result{}, errors.Join(syncErr, err)
 	}
@@ -103,17 +102,18 @@ func (r *SupportTeamReconciler) sync(ctx context.Context, team *mhstv1alpha1.Sup
 	if err := r.recordAllocation(ctx, team); err != nil {
 		return err
 	}
-	deployment := r.deployService(ctx, team, area)
-	service, err := r.observeService(ctx, team, deployment.name)
+	deployed := r.deployService(ctx, team, area)
+	service, err := r.observeService(ctx, team, deployed.name)
 	if err != nil {
-		return errors.Join(deployment.err, err)
+		return errors.Join(deployed.err, err)
 	}
-	setReadiness(&team.Status.Conditions, team.Generation, teamReadiness(team, deployment, service))
-	return deployment.err
+	setReadiness(&team.Status.Conditions, team.Generation, teamReadiness(team, deployed, service))
+	team.Status.ObservedGeneration = team.Generation
+	return deployed.err
 }
 
-// deployment is the outcome of deploying a team's service.
-type deployment struct {
+// deployOutcome is the outcome of deploying a team's service.
+type deployOutcome struct {
 	// name of the team's Deployment: the one just rendered, or the one
 	// last reported when nothing was rendered (its service keeps running).
 	name string
@@ -131,30 +131,30 @@ func blocked(r readiness) *readiness {
 
 // deployService renders and applies the team's service when its area is
 // Active and the team is not suspended.
-func (r *SupportTeamReconciler) deployService(ctx context.Context, team *mhstv1alpha1.SupportTeam, area *mhstv1alpha1.LocalArea) deployment {
+func (r *SupportTeamReconciler) deployService(ctx context.Context, team *mhstv1alpha1.SupportTeam, area *mhstv1alpha1.LocalArea) deployOutcome {
 	previous := ""
 	if team.Status.Service != nil {
 		previous = team.Status.Service.Name
 	}
 	if reason := areaBlocks(team, area); reason != nil {
-		return deployment{name: previous, blocked: reason}
+		return deployOutcome{name: previous, blocked: reason}
 	}
 	if team.Spec.Suspend {
-		return deployment{name: previous, blocked: blocked(notReady(mhstv1alpha1.ReasonSuspended,
+		return deployOutcome{name: previous, blocked: blocked(notReady(mhstv1alpha1.ReasonSuspended,
 			"spec.suspend is true: the team's service is left as it is and its allocations do not count as covered"))}
 	}
 	out, refused, err := r.render(ctx, team, area)
 	if err != nil {
-		return deployment{name: previous, blocked: blocked(progressing(mhstv1alpha1.ReasonApplyFailed, err.Error())), err: err}
+		return deployOutcome{name: previous, blocked: blocked(progressing(mhstv1alpha1.ReasonApplyFailed, err.Error())), err: err}
 	}
 	if refused != nil {
-		return deployment{name: previous, blocked: refused}
+		return deployOutcome{name: previous, blocked: refused}
 	}
 	if err := r.applyService(ctx, team, out.Objects); err != nil {
 		err = fmt.Errorf("deploy service of team %s/%s: %w", team.Namespace, team.Name, err)
-		return deployment{name: out.DeploymentName, blocked: blocked(progressing(mhstv1alpha1.ReasonApplyFailed, err.Error())), err: err}
+		return deployOutcome{name: out.DeploymentName, blocked: blocked(progressing(mhstv1alpha1.ReasonApplyFailed, err.Error())), err: err}
 	}
-	return deployment{name: out.DeploymentName}
+	return deployOutcome{name: out.DeploymentName}
 }
 
 // areaSuspended reports whether the team's area is suspended, in which case

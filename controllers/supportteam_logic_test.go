@@ -116,7 +116,7 @@ func TestSupportTeamReadinessPrecedence(t *testing.T) {
 	tests := []struct {
 		name    string
 		team    *mhstv1alpha1.SupportTeam
-		deploy  deployment
+		deploy  deployOutcome
 		service readiness
 		want    string
 	}{
@@ -124,7 +124,7 @@ func TestSupportTeamReadinessPrecedence(t *testing.T) {
 		{name: "rolling out", team: staffed, service: rolling, want: mhstv1alpha1.ReasonDeploymentPending},
 		{name: "no practitioners, serving", team: unstaffed, service: serving, want: mhstv1alpha1.ReasonNoPractitioners},
 		{name: "no practitioners, rolling out", team: unstaffed, service: rolling, want: mhstv1alpha1.ReasonNoPractitioners},
-		{name: "blocked comes first", team: unstaffed, deploy: deployment{blocked: rejected}, service: serving, want: mhstv1alpha1.ReasonBlueprintRejected},
+		{name: "blocked comes first", team: unstaffed, deploy: deployOutcome{blocked: rejected}, service: serving, want: mhstv1alpha1.ReasonBlueprintRejected},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -173,7 +173,7 @@ func serviceReadiness(d *appsv1.Deployment, available availability) readiness {
 // service is deployed so that it is there when they start (ServiceAvailable
 // reports it). Capacity is reported by WithinCapacity only: an
 // over-allocated team still serves its settings.
-func teamReadiness(team *mhstv1alpha1.SupportTeam, d deployment, service readiness) readiness {
+func teamReadiness(team *mhstv1alpha1.SupportTeam, d deployOutcome, service readiness) readiness {
 	if d.blocked != nil {
 		return *d.blocked
 	}
