@@ -182,3 +182,17 @@ test-chart: manifests envtest helm ## Lint the Helm chart, install its renders a
 test-argocd-health: ## Run the Argo CD health checks (Lua) against status shapes captured from the API server.
 	@if command -v lua5.1 >/dev/null || command -v lua5.4 >/dev/null || command -v lua >/dev/null; then hack/test-argocd-health.sh; \
 	else echo "test-argocd-health: no lua interpreter; the Argo CD health checks were not tested (apt-get install lua5.1 jq)"; fi
+
+##@ Scale and reliability
+
+# BENCH_ARGS are passed on to the benchmark, e.g. make bench BENCH_ARGS=--quick.
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: envtest ## Measure the operator on a national rollout at 10, 50 and all areas; writes docs/benchmarks.md.
+	go build -o $(LOCALBIN)/manager ./cmd/manager
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go run ./cmd/mhst-bench $(BENCH_ARGS)
+
+.PHONY: test-e2e
+test-e2e: envtest ## Fault tests: the operator killed, the API server restarted, leader failover, concurrent edits, bursts.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test -tags e2e ./test/e2e/... -timeout 40m -v

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/discovery"
+
+	"github.com/mhst-io/mhst-operator/internal/localcluster"
+	"github.com/mhst-io/mhst-operator/internal/register"
+)
+
+// Targets the operator is held to (docs/benchmarks.md explains them).
+const (
+	maxFloorRatio     = 2.0
+	maxPerAreaGrowth  = 1.25
+	maxPeakRSSMiB     = 300
+	mib               = 1 << 20
+	nationalThreshold = 150 // areas from which a scale counts as national
+)
+
+// machine is where the benchmark ran.
+type machine struct {
+	CPUs      int
+	MemoryMiB int64
+	Go        string
+}
+
+func describeMachine() machine {
+	return machine{CPUs: runtime.NumCPU(), MemoryMiB: memTotalMiB(), Go: runtime.Version()}
+}
+
+// memTotalMiB reads MemTotal from /proc/meminfo (0 when unreadable).
+func memTotalMiB() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var kb int64
+	for _, line := range strings.Split(string(data), "\n") {
+		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func apiServerVersion(cluster *localcluster.Cluster) (string, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cluster.Config)
+	if err != nil {
+		return "", fmt.Errorf("discovery client: %w", err)
+	}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return "", fmt.Errorf("kube-apiserver version: %w", err)
+	}
+	return v.GitVersion, nil
+}
+
+// report is every scale's result on one machine.
+type report struct {
+	Machine machine
+	Results []result
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+func (r report) scaleTable(res result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### %d areas\n\n", res.Areas)
+	fmt.Fprintf(&b, "Machine: %d CPUs, %d MiB memory, %s, kube-apiserver %s.\n\n", r.Machine.CPUs, r.Machine.MemoryMiB, r.Machine.Go, res.APIServerVersion)
+	rows := [][2]string{
+		{"areas / teams / settings", fmt.Sprintf("%d / %d / %d", res.Areas, res.Teams, res.Settings)},
+		{"objects applied (LocalAreas, SupportTeams, SchoolCoverages)", fmt.Sprint(res.Applied)},
+		{"objects the operator made (namespaces and children)", fmt.Sprint(res.Made)},
+		{"converge: first apply until every area is Ready with the expected coverage and every team Ready", seconds(res.Converge)},
+		{"per area", fmt.Sprintf("%.1f ms", float64(res.PerArea().Microseconds())/1000)},
+		{"floor: create the same end state directly (16 clients, no operator)", fmt.Sprintf("%s (%d objects, %.0f/s)", seconds(res.Floor), res.FloorObjects, float64(res.FloorObjects)/res.Floor.Seconds())},
+		{"converge / floor", fmt.Sprintf("%.2f×", res.Ratio())},
+		{"operator API writes until converged", fmt.Sprint(res.Writes)},
+		{"writes per object managed", fmt.Sprintf("%.2f (%d objects)", res.WritesPerObject(), res.Managed())},
+		{"writes per area", fmt.Sprintf("%.1f", float64(res.Writes)/float64(res.Areas))},
+		{fmt.Sprintf("writes during %s idle after convergence", res.Idle), fmt.Sprint(res.IdleWrites)},
+		{fmt.Sprintf("re-converge after withdrawing one agreement in %s (%d settings)", res.ChangeArea, res.ChangeSettings), seconds(res.Withdraw)},
+		{"re-converge after restoring it", seconds(res.Restore)},
+		{"writes for the two changes", fmt.Sprint(res.ChangeWrites)},
+		{"peak RSS of the operator (VmHWM)", fmt.Sprintf("%.0f MiB", float64(res.PeakRSS)/mib)},
+		{"peak heap in use (sampled every 250 ms)", fmt.Sprintf("%.0f MiB", float64(res.PeakHeap)/mib)},
+	}
+	b.WriteString("| measure | value |\n|---|---|\n")
+	for _, row := range rows {
+		fmt.Fprintf(&b, "| %s | %s |\n", row[0], row[1])
+	}
+	return b.String()
+}
+
+// growthTable shows how the cost grows with the number of areas.
+func (r report) growthTable() string {
+	var b strings.Builder
+	b.WriteString("| areas | objects | converge | per area | floor | ratio | writes per area | idle writes | peak RSS |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, res := range r.Results {
+		fmt.Fprintf(&b, "| %d | %d | %s | %.1f ms | %s | %.2f× | %.1f | %d | %.0f MiB |\n",
+			res.Areas, res.FloorObjects, seconds(res.Converge), float64(res.PerArea().Microseconds())/1000,
+			seconds(res.Floor), res.Ratio(), float64(res.Writes)/float64(res.Areas), res.IdleWrites, float64(res.PeakRSS)/mib)
+	}
+	return b.String()
+}
+
+// target is one line of the targets table.
+type target struct {
+	name, measured string
+	met            bool
+}
+
+func (r report) targets() []target {
+	var ts []target
+	for _, res := range r.Results {
+		ts = append(ts,
+			target{fmt.Sprintf("converge within %.0f× the floor (%d areas)", maxFloorRatio, res.Areas), fmt.Sprintf("%.2f×", res.Ratio()), res.Ratio() <= maxFloorRatio},
+			target{fmt.Sprintf("zero writes while idle (%d areas)", res.Areas), fmt.Sprint(res.IdleWrites), res.IdleWrites == 0})
+	}
+	if len(r.Results) > 1 {
+		first, last := r.Results[0], r.Results[len(r.Results)-1]
+		growth := last.PerArea().Seconds() / first.PerArea().Seconds()
+		writeGrowth := (float64(last.Writes) / float64(last.Areas)) / (float64(first.Writes) / float64(first.Areas))
+		ts = append(ts,
+			target{fmt.Sprintf("time per area flat (%d areas vs %d, at most %.2f×)", last.Areas, first.Areas, maxPerAreaGrowth), fmt.Sprintf("%.2f×", growth), growth <= maxPerAreaGrowth},
+			target{fmt.Sprintf("writes per area flat (%d areas vs %d, at most %.2f×)", last.Areas, first.Areas, maxPerAreaGrowth), fmt.Sprintf("%.2f×", writeGrowth), writeGrowth <= maxPerAreaGrowth})
+	}
+	for _, res := range r.Results {
+		if res.Areas >= nationalThreshold {
+			rss := float64(res.PeakRSS) / mib
+			ts = append(ts, target{fmt.Sprintf("peak memory under %d MiB at national scale (%d areas)", maxPeakRSSMiB, res.Areas), fmt.Sprintf("%.0f MiB", rss), rss < maxPeakRSSMiB})
+		}
+	}
+	return ts
+}
+
+func (r report) targetsTable() string {
+	var b strings.Builder
+	b.WriteString("| target | measured | met |\n|---|---|---|\n")
+	for _, t := range r.targets() {
+		met := "no"
+		if t.met {
+			met = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.name, t.measured, met)
+	}
+	return b.String()
+}
+
+// markdown is docs/benchmarks.md.
+func (r report) markdown() string {
+	var b strings.Builder
+	b.WriteString(`# Benchmarks
+
+Written by ` + "`make bench`" + ` (cmd/mhst-bench) on ` + time.Now().UTC().Format("2006-01-02") + `; run it again to refresh.
+
+The rollout is generated from the DfE register (internal/rollout): every local
+authority as a LocalArea in waves (25 trailblazers in wave 0, the rest spread
+over waves 1 to 4), a governance board with health and education members, Mental
+Health Support Teams of about 8,300 pupils and at most 20 settings each, enough
+to cover about half of the pupils (the published 52%), their agreed allocations,
+and every other state-funded setting in lists without a team (500 at most each).
+` + register.Attribution + `
+
+How it is measured: each scale runs on a fresh local control plane (etcd,
+kube-apiserver, kube-controller-manager, kube-scheduler and kwok nodes, so that
+the teams' Deployments really become Available: a team is Ready only then). The
+operator runs as its own process (bin/manager, default flags, no leader
+election). The rollout is applied server-side by 16 parallel clients; an object
+whose namespace the operator has not made yet is retried. **Converge** runs
+from the first apply until every LocalArea is Ready with exactly the coverage
+the generator computed by its own sums (status.coverage compared field by
+field) and every team is Ready. **Floor**: the operator and the controller
+manager are stopped, and a renamed copy of every object that exists at the
+end (the applied manifests and everything the operator made: namespaces and
+every kind it creates, found by its managed-by label; metadata reduced to
+labels and annotations, no status) is created directly by 16 parallel
+clients. **Writes** are the operator's own POST/PUT/PATCH/DELETE requests from
+its metrics (rest_client_requests_total), per object it manages (what it made
+plus the applied objects whose status it writes). **Idle** counts its writes
+after convergence. **Re-converge** withdraws the agreement of one team's
+allocation in the largest area (the area then reports the smaller coverage),
+then restores it. Peak RSS is VmHWM of the operator's process; peak heap is
+go_memstats_heap_inuse_bytes sampled every 250 ms.
+
+## Targets
+
+`)
+	b.WriteString(r.targetsTable())
+	b.WriteString("\n## Growth with the number of areas\n\n")
+	b.WriteString(r.growthTable())
+	b.WriteString("\n## Each scale\n")
+	for _, res := range r.Results {
+		b.WriteString(r.scaleTable(res))
+	}
+	return b.String()
+}

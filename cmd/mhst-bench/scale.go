@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/localcluster"
+	"github.com/mhst-io/mhst-operator/internal/manifests"
+	"github.com/mhst-io/mhst-operator/internal/rollout"
+	"github.com/mhst-io/mhst-operator/internal/rollout/converge"
+	"github.com/mhst-io/mhst-operator/internal/rollout/operatorproc"
+)
+
+// result is what one scale measured.
+type result struct {
+	Areas, Teams, Settings int
+	Applied                int // objects of the rollout
+	Made                   int // objects the operator made
+	Converge               time.Duration
+	Floor                  time.Duration
+	FloorObjects           int
+	Writes                 int64 // during the rollout, until convergence
+	IdleWrites             int64
+	Idle                   time.Duration
+	ChangeArea             string
+	ChangeSettings         int
+	Withdraw, Restore      time.Duration
+	ChangeWrites           int64
+	PeakRSS, PeakHeap      int64
+	APIServerVersion       string
+}
+
+// Ratio is the convergence time over the floor.
+func (r result) Ratio() float64 { return r.Converge.Seconds() / r.Floor.Seconds() }
+
+// Managed is the number of objects the operator manages: those it made, and
+// the rollout's objects whose status it keeps.
+func (r result) Managed() int { return r.Made + r.Applied }
+
+// WritesPerObject is the operator's API writes per object it manages.
+func (r result) WritesPerObject() float64 { return float64(r.Writes) / float64(r.Managed()) }
+
+// PerArea is the convergence time per area.
+func (r result) PerArea() time.Duration { return r.Converge / time.Duration(r.Areas) }
+
+// benchScheme knows the built-in kinds and mhst.io.
+func benchScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(mhstv1alpha1.AddToScheme(s))
+	return s
+}
+
+// runScale measures one rollout on a fresh control plane.
+func runScale(ctx context.Context, cfg config, areas []rollout.Area) (res result, err error) {
+	dir, err := os.MkdirTemp("", "mhst-bench-")
+	if err != nil {
+		return res, fmt.Errorf("work directory: %w", err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	res = describe(areas)
+
+	cluster, err := localcluster.Start(ctx, localcluster.Options{
+		CRDDirs: []string{cfg.crdDir}, Dir: dir,
+		ControllerManager: true, Scheduler: true, Nodes: nodesFor(res.Teams, cfg.replicas),
+	})
+	if err != nil {
+		return res, fmt.Errorf("start control plane: %w", err)
+	}
+	defer func() { err = errors.Join(err, cluster.Stop()) }()
+
+	c, err := client.New(cluster.Config, client.Options{Scheme: benchScheme()})
+	if err != nil {
+		return res, fmt.Errorf("client: %w", err)
+	}
+	if res.APIServerVersion, err = apiServerVersion(cluster); err != nil {
+		return res, err
+	}
+	if err := prepareCluster(ctx, cluster, c, cfg); err != nil {
+		return res, err
+	}
+	op, err := operatorproc.Start(ctx, operatorproc.Options{
+		Binary: cfg.manager, Kubeconfig: cluster.KubeconfigPath, LogFile: filepath.Join(dir, "operator.log"),
+		Args: []string{"--operator-namespace=" + operatorNamespace},
+	})
+	if err != nil {
+		return res, err
+	}
+	defer func() { _ = op.Kill() }()
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	go op.SampleHeap(sampleCtx, 250*time.Millisecond)
+
+	if err := measureOperator(ctx, cfg, c, op, areas, &res); err != nil {
+		return res, fmt.Errorf("%w (operator log: %s)", err, keepLog(dir, cfg))
+	}
+	stopSampling()
+	res.PeakHeap = op.PeakHeap()
+	if res.PeakRSS, err = op.PeakRSS(); err != nil {
+		return res, err
+	}
+	if err := op.Stop(); err != nil {
+		return res, err
+	}
+	return res, measureFloorOf(ctx, cluster, c, cfg, &res)
+}
+
+// describe counts what a rollout is made of.
+func describe(areas []rollout.Area) result {
+	var r result
+	r.Areas = len(areas)
+	for _, a := range areas {
+		r.Teams += len(a.Teams)
+		r.Settings += int(a.Expected.Settings)
+		r.Applied += a.Objects()
+	}
+	return r
+}
+
+// nodesFor gives every team's pods room on simulated nodes of 250 pods.
+func nodesFor(teams int, replicas int32) int {
+	return 2 + teams*int(replicas)/200
+}
+
+const operatorNamespace = "mhst-system"
+
+// prepareCluster installs what the operator expects to find: its
+// namespace and the ClusterRoles it binds in areas.
+func prepareCluster(ctx context.Context, cluster *localcluster.Cluster, c client.Client, cfg config) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create %s: %w", operatorNamespace, err)
+	}
+	if err := manifests.ApplyFiles(ctx, cluster.Config, cfg.areaRoles); err != nil {
+		return fmt.Errorf("apply area roles: %w", err)
+	}
+	return nil
+}
+
+// measureOperator applies the rollout and measures convergence, idle writes
+// and a change in the largest area.
+func measureOperator(ctx context.Context, cfg config, c client.Client, op *operatorproc.Process, areas []rollout.Area, res *result) error {
+	before, err := op.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	want := converge.Expect(areas, true)
+	start := time.Now()
+	applied := make(chan error, 1)
+	go func() { applied <- converge.Apply(ctx, c, converge.Objects(areas), cfg.workers) }()
+	if _, err := converge.Wait(ctx, c, want, 250*time.Millisecond, cfg.timeout); err != nil {
+		return err
+	}
+	res.Converge = time.Since(start)
+	if err := <-applied; err != nil {
+		return err
+	}
+	converged, err := op.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	res.Writes = converged.Writes() - before.Writes()
+	made, err := operatorObjects(ctx, c)
+	if err != nil {
+		return err
+	}
+	res.Made = len(made)
+
+	res.Idle = cfg.idle
+	time.Sleep(cfg.idle)
+	idle, err := op.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	res.IdleWrites = idle.Writes() - converged.Writes()
+	if err := measureChange(ctx, c, largest(areas), res); err != nil {
+		return err
+	}
+	changed, err := op.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	res.ChangeWrites = changed.Writes() - idle.Writes()
+	return nil
+}
+
+// measureChange withdraws the agreement of the largest area's first team
+// allocation and waits for the area to report the smaller coverage, then
+// puts it back and waits for the original figures.
+func measureChange(ctx context.Context, c client.Client, area rollout.Area, res *result) error {
+	if len(area.Teams) == 0 {
+		return fmt.Errorf("area %s has no team allocation to change", area.LocalArea.Name)
+	}
+	res.ChangeArea = area.LocalArea.Spec.DisplayName
+	original := area.Coverages[0]
+	res.ChangeSettings = len(original.Spec.Settings)
+	withdrawn := *original.DeepCopy()
+	withdrawn.Spec.Agreement = nil
+
+	changed := append([]mhstv1alpha1.SchoolCoverage{withdrawn}, area.Coverages[1:]...)
+	target := *area.LocalArea.Spec.CoverageTarget
+	var err error
+	if res.Withdraw, err = applyAndWait(ctx, c, &withdrawn, area, rollout.ExpectedCoverage(changed, target)); err != nil {
+		return fmt.Errorf("withdraw agreement: %w", err)
+	}
+	if res.Restore, err = applyAndWait(ctx, c, &original, area, area.Expected); err != nil {
+		return fmt.Errorf("restore agreement: %w", err)
+	}
+	return nil
+}
+
+func applyAndWait(ctx context.Context, c client.Client, obj client.Object, area rollout.Area, want mhstv1alpha1.AreaCoverage) (time.Duration, error) {
+	start := time.Now()
+	if err := converge.Apply(ctx, c, []client.Object{obj}, 1); err != nil {
+		return 0, err
+	}
+	expect := converge.Expectations{area.LocalArea.Name: {Coverage: want, Teams: int32(len(area.Teams)), TeamsReady: true}}
+	if _, err := converge.Wait(ctx, c, expect, 20*time.Millisecond, 2*time.Minute); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// largest is the area with the most settings.
+func largest(areas []rollout.Area) rollout.Area {
+	best := areas[0]
+	for _, a := range areas[1:] {
+		if a.Expected.Settings > best.Expected.Settings {
+			best = a
+		}
+	}
+	return best
+}
+
+// measureFloorOf stops everything that would write besides the floor's own
+// client (the operator is already stopped; the controller manager would
+// make ReplicaSets for the copied Deployments), and times creating a copy
+// of every object that exists at the end.
+func measureFloorOf(ctx context.Context, cluster *localcluster.Cluster, c client.Client, cfg config, res *result) error {
+	for _, name := range []string{"kwok", "kube-scheduler", "kube-controller-manager"} {
+		if err := cluster.StopComponent(name); err != nil {
+			return err
+		}
+	}
+	applied, err := rolloutObjects(ctx, c)
+	if err != nil {
+		return err
+	}
+	made, err := operatorObjects(ctx, c)
+	if err != nil {
+		return err
+	}
+	all := append(applied, made...)
+	res.FloorObjects = len(all)
+	res.Floor, err = measureFloor(ctx, c, all, cfg.workers)
+	return err
+}
+
+// keepLog copies the operator's log out of the work directory, which is
+// removed, so that a failure can be read.
+func keepLog(dir string, cfg config) string {
+	data, err := os.ReadFile(filepath.Join(dir, "operator.log"))
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	path := filepath.Join(cfg.logDir, fmt.Sprintf("mhst-bench-operator-%d.log", time.Now().Unix()))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return "not kept: " + err.Error()
+	}
+	return path
+}
