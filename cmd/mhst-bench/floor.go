@@ -101,9 +101,10 @@ func floorCopy(obj unstructured.Unstructured) *unstructured.Unstructured {
 
 // measureFloor creates a renamed copy of every object with workers in
 // parallel, cluster-scoped objects (namespaces among them) first, and
-// returns how long the creates took.
-func measureFloor(ctx context.Context, c client.Client, objs []unstructured.Unstructured, workers int) (time.Duration, error) {
+// returns how long the creates took and how many objects were created.
+func measureFloor(ctx context.Context, c client.Client, objs []unstructured.Unstructured, workers int) (time.Duration, int, error) {
 	var clusterScoped, namespaced []*unstructured.Unstructured
+	namespaces := map[string]bool{}
 	for _, obj := range objs {
 		cp := floorCopy(obj)
 		if cp.GetNamespace() == "" {
@@ -111,15 +112,30 @@ func measureFloor(ctx context.Context, c client.Client, objs []unstructured.Unst
 		} else {
 			namespaced = append(namespaced, cp)
 		}
+		if obj.GetKind() == "Namespace" {
+			namespaces[obj.GetName()] = true
+		}
+	}
+	// Objects in namespaces the operator did not make (its own, for the
+	// national report) need their namespace copied too.
+	for _, obj := range objs {
+		if ns := obj.GetNamespace(); ns != "" && !namespaces[ns] {
+			namespaces[ns] = true
+			copied := &unstructured.Unstructured{}
+			copied.SetAPIVersion("v1")
+			copied.SetKind("Namespace")
+			copied.SetName(floorPrefix + ns)
+			clusterScoped = append(clusterScoped, copied)
+		}
 	}
 	start := time.Now()
 	if err := createAll(ctx, c, clusterScoped, workers); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := createAll(ctx, c, namespaced, workers); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return time.Since(start), nil
+	return time.Since(start), len(clusterScoped) + len(namespaced), nil
 }
 
 // createAll creates objs with workers in parallel and stops at the first

@@ -263,9 +263,7 @@ func measureFloorOf(ctx context.Context, cluster *localcluster.Cluster, c client
 	if err != nil {
 		return err
 	}
-	all := append(applied, made...)
-	res.FloorObjects = len(all)
-	res.Floor, err = measureFloor(ctx, c, all, cfg.workers)
+	res.Floor, res.FloorObjects, err = measureFloor(ctx, c, append(applied, made...), cfg.workers)
 	return err
 }
 
