@@ -193,7 +193,7 @@ func TestCoverageReportScenario(t *testing.T) {
 		// observedGeneration; an Apply of the unchanged report would be a
 		// second one, even though the API server would not bump the
 		// report's resourceVersion for it.
-		base := settledWrites(t)
+		base := settledWrites(t, nsA, nsB)
 		cov := patchCoverage(t, nsA, "north-first", func(cov *mhstv1alpha1.SchoolCoverage) {
 			cov.Spec.Settings[0].SeniorMentalHealthLead = !cov.Spec.Settings[0].SeniorMentalHealthLead
 		})

@@ -67,6 +67,9 @@ func (r *NationalReportReconciler) Reconcile(ctx context.Context, _ ctrl.Request
 
 // SetupWithManager registers the reconciler and what it watches.
 func (r *NationalReportReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Namespace == "" {
+		return fmt.Errorf("set up national report controller: the operator's namespace is not set")
+	}
 	toReport := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: r.key()}}
 	})

@@ -68,7 +68,7 @@ func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	before := cov.DeepCopy()
 	if area == nil {
-		r.recordNoArea(&cov)
+		recordCoverageOutsideArea(&cov)
 	} else {
 		res, _, err := areaCoverageFromCache(ctx, r, area)
 		if err != nil {
@@ -120,9 +120,9 @@ func areaCoverageFromCache(ctx context.Context, c client.Reader, area *mhstv1alp
 	return coverage.Compute(covs.Items, teams.Items, coverage.TargetOf(area)), teams.Items, nil
 }
 
-// recordNoArea records an allocation that no LocalArea's namespace holds: it
-// counts for nothing until it is moved into its area's namespace.
-func (r *SchoolCoverageReconciler) recordNoArea(cov *mhstv1alpha1.SchoolCoverage) {
+// recordCoverageOutsideArea records an allocation in a namespace that no
+// LocalArea holds: it counts for nothing until it is in its area's namespace.
+func recordCoverageOutsideArea(cov *mhstv1alpha1.SchoolCoverage) {
 	cov.Status.ObservedGeneration = cov.Generation
 	cov.Status.Settings, cov.Status.Pupils, cov.Status.DisadvantagedPupils = 0, 0, 0
 	cov.Status.Conflicts = nil

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/coverage"
 )
 
 // The coverage tests build their areas from real schools: rows of the DfE
@@ -381,23 +382,36 @@ func TestSchoolCoverageScenario(t *testing.T) {
 	})
 
 	t.Run("quiet once converged", func(t *testing.T) {
-		expectOperatorIdle(t)
+		expectOperatorIdle(t, nsA, nsB)
 	})
 }
 
 // expectOperatorIdle waits for the operator's writes to settle, then checks
 // that it makes none for 15 seconds: a converged operator is silent.
-func expectOperatorIdle(t *testing.T) {
+func expectOperatorIdle(t *testing.T, namespaces ...string) {
 	t.Helper()
-	settled := settledWrites(t)
+	settled := settledWrites(t, namespaces...)
 	NewWithT(t).Consistently(writes.count).WithTimeout(15*time.Second).WithPolling(500*time.Millisecond).
 		Should(Equal(settled), "the operator kept writing after convergence")
 }
 
-// settledWrites waits until the operator's write count stops moving for a
-// second, and returns it.
-func settledWrites(t *testing.T) int64 {
+// settledWrites waits until the teams of the namespaces have been
+// reconciled and the operator's write count stops moving for a second, and
+// returns it. Waiting for the teams first matters: their services are
+// applied a little after the allocations settle, and those writes must not
+// be taken for the operator failing to go quiet.
+func settledWrites(t *testing.T, namespaces ...string) int64 {
 	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		for _, ns := range namespaces {
+			var teams mhstv1alpha1.SupportTeamList
+			g.Expect(k8sClient.List(context.Background(), &teams, client.InNamespace(ns))).To(Succeed())
+			for _, team := range teams.Items {
+				g.Expect(team.Status.ObservedGeneration).To(Equal(team.Generation), "team %s/%s reconciled", ns, team.Name)
+				g.Expect(team.Status.Inventory).NotTo(BeEmpty(), "team %s/%s service applied", ns, team.Name)
+			}
+		}
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
 	last := writes.count()
 	NewWithT(t).Eventually(func() bool {
 		now := writes.count()
@@ -424,4 +438,74 @@ func TestSchoolCoverageOutsideArea(t *testing.T) {
 		g.Expect(condition(&cov, mhstv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(cov.Status.Settings).To(BeZero(), "an allocation outside any area counts for nothing")
 	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
+}
+
+// TestSchoolCoverageReadiness checks the order in which Ready reports what
+// stands between an allocation and covered settings.
+func TestSchoolCoverageReadiness(t *testing.T) {
+	active := &mhstv1alpha1.LocalArea{ObjectMeta: metav1.ObjectMeta{Name: "rutland"}, Status: mhstv1alpha1.LocalAreaStatus{Phase: mhstv1alpha1.PhaseActive}}
+	suspended := active.DeepCopy()
+	suspended.Status.Phase = mhstv1alpha1.PhaseSuspended
+	provisioning := active.DeepCopy()
+	provisioning.Status.Phase = mhstv1alpha1.PhaseProvisioning
+	lost := []mhstv1alpha1.Conflict{{URN: "136530", ClaimedBy: "oakham"}}
+
+	tests := []struct {
+		name        string
+		area        *mhstv1alpha1.LocalArea
+		alloc       func(*coverage.Allocation)
+		status      metav1.ConditionStatus
+		reason      string
+		reconciling bool
+	}{
+		{"covered", active, func(*coverage.Allocation) {}, metav1.ConditionTrue, mhstv1alpha1.ReasonCovered, false},
+		{"partly conflicted still covers", active, func(a *coverage.Allocation) { a.Conflicts = lost }, metav1.ConditionTrue, mhstv1alpha1.ReasonCovered, false},
+		{"all settings held elsewhere", active, func(a *coverage.Allocation) { a.Settings, a.SettingsCovered, a.Conflicts = 0, 0, lost }, metav1.ConditionFalse, mhstv1alpha1.ReasonSettingsClaimed, false},
+		{"proposed", active, func(a *coverage.Allocation) { a.Agreed = false }, metav1.ConditionFalse, mhstv1alpha1.ReasonAwaitingAgreement, false},
+		{"suspended team before agreement", active, func(a *coverage.Allocation) { a.Agreed, a.TeamSuspended = false, true }, metav1.ConditionFalse, mhstv1alpha1.ReasonTeamSuspended, false},
+		{"missing team first", active, func(a *coverage.Allocation) { a.Agreed, a.TeamFound = false, false }, metav1.ConditionFalse, mhstv1alpha1.ReasonTeamNotFound, false},
+		{"no team named", active, func(a *coverage.Allocation) { a.TeamNamed, a.TeamFound, a.Team = false, false, "" }, metav1.ConditionTrue, mhstv1alpha1.ReasonUnallocated, false},
+		{"area being provisioned", provisioning, func(*coverage.Allocation) {}, metav1.ConditionFalse, mhstv1alpha1.ReasonAreaNotActive, true},
+		{"area suspended", suspended, func(*coverage.Allocation) {}, metav1.ConditionFalse, mhstv1alpha1.ReasonAreaNotActive, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cov := &mhstv1alpha1.SchoolCoverage{ObjectMeta: metav1.ObjectMeta{Namespace: "mhst-rutland", Name: "oakham"}}
+			cov.Spec.Settings = make([]mhstv1alpha1.Setting, 3)
+			got := coverageReadiness(cov, tt.area, coverageAllocation(tt.alloc))
+			if got.status != tt.status || got.reason != tt.reason || got.reconciling != tt.reconciling || got.stalled {
+				t.Errorf("readiness = %s %s (reconciling %v, stalled %v): %s; want %s %s (reconciling %v)",
+					got.status, got.reason, got.reconciling, got.stalled, got.message, tt.status, tt.reason, tt.reconciling)
+			}
+		})
+	}
+}
+
+// coverageAllocation is an agreed allocation of three settings to a team
+// that exists, changed by change.
+func coverageAllocation(change func(*coverage.Allocation)) coverage.Allocation {
+	a := coverage.Allocation{
+		Name: "oakham", Team: "team-oakham", TeamNamed: true, TeamFound: true, Agreed: true,
+		Settings: 3, Pupils: 1529, SettingsCovered: 3, PupilsCovered: 1529,
+	}
+	change(&a)
+	return a
+}
+
+func TestSchoolCoverageConflictMessage(t *testing.T) {
+	cov := &mhstv1alpha1.SchoolCoverage{}
+	cov.Spec.Settings = make([]mhstv1alpha1.Setting, 15)
+	var conflicts []mhstv1alpha1.Conflict
+	for i := range 12 {
+		conflicts = append(conflicts, mhstv1alpha1.Conflict{URN: strconv.Itoa(100000 + i), ClaimedBy: "older"})
+	}
+	msg := conflictMessage(cov, conflicts)
+	for _, want := range []string{"(12 of the 15 listed)", "100000 (held by older)", "100009 (held by older)", "and 2 more (see status.conflicts)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not contain %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "100010") {
+		t.Errorf("message %q lists more than %d conflicts", msg, maxConflictsInMessage)
+	}
 }
