@@ -21,6 +21,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/blueprint"
+	"github.com/mhst-io/mhst-operator/internal/drift"
 )
 
 // annotationAppliedHash is set on every object of a team's service to the
@@ -28,10 +29,11 @@ import (
 // tells, without a call to the API server, whether the object must be
 // applied again: a converged team makes no writes at all.
 //
-// What it does not see is a person editing the object's other fields (for
-// example kubectl scale): such an edit stands until the team's render
-// changes. Deleting an object, or removing the labels the operator's cache
-// selects on, is seen, and the object is applied again.
+// A person editing a field the operator set (kubectl scale, kubectl set
+// image) leaves the annotation as it was; drift.Contains compares the cached
+// object with the render to see that, still without an API call. Deleting an
+// object, or removing the labels the operator's cache selects on, makes it
+// look missing, and it is applied again.
 const annotationAppliedHash = "mhst.io/applied-hash"
 
 // applyService applies the rendered objects that changed, then deletes the
@@ -123,24 +125,50 @@ func (r *SupportTeamReconciler) applyIfChanged(ctx context.Context, team *mhstv1
 	if err != nil {
 		return err
 	}
+	edited := false
 	if current != nil {
 		if err := checkController(team, current); err != nil {
 			return err
 		}
 		if current.GetAnnotations()[annotationAppliedHash] == obj.GetAnnotations()[annotationAppliedHash] {
-			return nil
+			holds, err := holdsRender(current, obj)
+			if err != nil || holds {
+				return err
+			}
+			edited = true
 		}
 	}
-	restoring := current == nil && wasApplied && r.deletedFromCluster(ctx, obj)
+	deleted := current == nil && wasApplied && r.deletedFromCluster(ctx, obj)
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
 	log.FromContext(ctx).V(1).Info("applied", "kind", obj.GetKind(), "name", obj.GetName())
-	if restoring {
+	switch {
+	case deleted:
 		r.Recorder.Eventf(team, nil, corev1.EventTypeNormal, mhstv1alpha1.ReasonDriftCorrected, "Restore",
 			"%s %s was deleted outside the operator and has been restored", obj.GetKind(), obj.GetName())
+	case edited:
+		r.Recorder.Eventf(team, nil, corev1.EventTypeNormal, mhstv1alpha1.ReasonDriftCorrected, "Restore",
+			"%s %s was changed outside the operator and has been restored", obj.GetKind(), obj.GetName())
 	}
 	return nil
+}
+
+// holdsRender reports whether the cached object still has every field of
+// the render with the value the operator applied. The cache serves typed
+// objects without apiVersion and kind, so those are not compared.
+func holdsRender(current client.Object, render *unstructured.Unstructured) (bool, error) {
+	live, err := drift.Normalize(current)
+	if err != nil {
+		return false, fmt.Errorf("compare %s %s: %w", render.GetKind(), render.GetName(), err)
+	}
+	applied, err := drift.Normalize(render.Object)
+	if err != nil {
+		return false, fmt.Errorf("compare %s %s: %w", render.GetKind(), render.GetName(), err)
+	}
+	delete(applied, "apiVersion")
+	delete(applied, "kind")
+	return drift.Contains(live, applied), nil
 }
 
 // cachedObject returns the object of that kind and name from the cache, or

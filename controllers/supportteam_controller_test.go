@@ -327,6 +327,40 @@ func TestSupportTeamRestoresDeletedService(t *testing.T) {
 	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
 }
 
+// A person scaling the team's Deployment or changing its image by hand does
+// not touch the operator's applied-hash annotation; the operator still sees
+// the edit and puts the team's declared service back.
+func TestSupportTeamRestoresEditedDeployment(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	area := supportTeamTestArea(t, "st-edit")
+	team := supportTeamTestTeam(t, area.Status.Namespace, "east")
+	d := supportTeamDeployment(t, team)
+	declaredImage := d.Spec.Template.Spec.Containers[0].Image
+	declaredReplicas := *d.Spec.Replicas
+
+	edited := d.DeepCopy()
+	edited.Spec.Replicas = ptr.To(declaredReplicas + 3)
+	edited.Spec.Template.Spec.Containers[0].Image = "registry.example/unreviewed:latest"
+	g.Expect(k8sClient.Update(ctx, edited)).To(Succeed())
+
+	g.Eventually(func(g Gomega) {
+		var live appsv1.Deployment
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(d), &live)).To(Succeed())
+		g.Expect(*live.Spec.Replicas).To(Equal(declaredReplicas))
+		g.Expect(live.Spec.Template.Spec.Containers[0].Image).To(Equal(declaredImage))
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		var events eventsv1.EventList
+		g.Expect(k8sClient.List(ctx, &events, client.InNamespace(team.Namespace))).To(Succeed())
+		g.Expect(events.Items).To(ContainElement(SatisfyAll(
+			HaveField("Reason", mhstv1alpha1.ReasonDriftCorrected),
+			HaveField("Regarding.Name", team.Name),
+			HaveField("Note", ContainSubstring("changed outside the operator")),
+		)))
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
+}
+
 func TestSupportTeamDeletionRemovesService(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
