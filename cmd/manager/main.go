@@ -38,6 +38,7 @@ type flags struct {
 	operatorNamespace       string
 	maxConcurrentReconciles int
 	restrictEgress          bool
+	nationalCoverageTarget  int
 	localCluster            string
 	localClusterDir         string
 	localClusterNodes       int
@@ -56,6 +57,7 @@ func parseFlags() (flags, zap.Options) {
 	// controller-runtime default) serialises a national rollout.
 	flag.IntVar(&f.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Workers per controller.")
 	flag.BoolVar(&f.restrictEgress, "restrict-egress", false, "Limit the egress of every area's pods to their own namespace and the cluster DNS.")
+	flag.IntVar(&f.nationalCoverageTarget, "national-coverage-target", 100, "National target, in percent of pupils covered, that the national coverage report measures against.")
 	flag.StringVar(&f.localCluster, "local-cluster", "false", "Run on an embedded local control plane: true, false, or auto (when no kubeconfig is configured).")
 	flag.StringVar(&f.localClusterDir, "local-cluster-dir", "bin/local-cluster", "Where the embedded control plane writes its kubeconfig and logs.")
 	flag.IntVar(&f.localClusterNodes, "local-cluster-nodes", 3, "Simulated nodes of the embedded control plane.")
@@ -75,6 +77,9 @@ func main() {
 }
 
 func run(f flags) error {
+	if f.nationalCoverageTarget < 0 || f.nationalCoverageTarget > 100 {
+		return fmt.Errorf("--national-coverage-target must be a percent from 0 to 100, not %d", f.nationalCoverageTarget)
+	}
 	ctx := ctrl.SetupSignalHandler()
 	cfg, stopCluster, err := clusterConfig(ctx, f)
 	if err != nil {
@@ -108,6 +113,7 @@ func run(f flags) error {
 		OperatorNamespace:       f.operatorNamespace,
 		Tenancy:                 tenancy(f),
 		MaxConcurrentReconciles: f.maxConcurrentReconciles,
+		NationalCoverageTarget:  int32(f.nationalCoverageTarget),
 	}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
