@@ -160,6 +160,10 @@ func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector="+KwokNodeAnnotation+"=fake",
 		"--server-address=127.0.0.1:0",
+		// Renew each node's Lease: without it the node lifecycle
+		// controller finds the nodes silent after 50 s and marks their
+		// pods not Ready, and kwok never marks them Ready again.
+		"--node-lease-duration-seconds=40",
 	); err != nil {
 		return err
 	}
