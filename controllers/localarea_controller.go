@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
-	"github.com/mhst-io/mhst-operator/internal/coverage"
 )
 
 // Reasons of the Events the LocalArea controller emits (besides
@@ -118,24 +117,10 @@ func (r *LocalAreaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	default:
 		err = r.provision(ctx, area, now)
 	}
-	if statusErr := patchStatus(ctx, r.Client, area, wholeTeamCounts(before, area)); statusErr != nil {
+	if statusErr := patchStatus(ctx, r.Client, area, before); statusErr != nil {
 		err = errors.Join(err, statusErr)
 	}
 	return result, err
-}
-
-// wholeTeamCounts makes the status patch carry both team counts whenever
-// either changed. status.teams.total and .ready are each required by the
-// schema, and a merge patch of the difference alone would send only the
-// one that changed, which the API server refuses while the stored status
-// has no teams yet.
-func wholeTeamCounts(before, area *mhstv1alpha1.LocalArea) *mhstv1alpha1.LocalArea {
-	if before.Status.Teams == area.Status.Teams {
-		return before
-	}
-	base := before.DeepCopy()
-	base.Status.Teams = mhstv1alpha1.TeamCounts{Total: -1, Ready: -1}
-	return base
 }
 
 // activationDelay is how long until the area may be provisioned: the time
@@ -259,18 +244,12 @@ func (r *LocalAreaReconciler) markActive(area *mhstv1alpha1.LocalArea, now time.
 // observeTeamsAndCoverage counts the area's SupportTeams and computes its
 // coverage from its SchoolCoverages, both read from the cache.
 func (r *LocalAreaReconciler) observeTeamsAndCoverage(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
-	ns := area.Status.Namespace
-	var teams mhstv1alpha1.SupportTeamList
-	if err := r.List(ctx, &teams, client.InNamespace(ns)); err != nil {
-		return fmt.Errorf("list teams of area %s: %w", area.Name, err)
+	res, teams, err := areaCoverageFromCache(ctx, r.Client, area)
+	if err != nil {
+		return err
 	}
-	var coverages mhstv1alpha1.SchoolCoverageList
-	if err := r.List(ctx, &coverages, client.InNamespace(ns)); err != nil {
-		return fmt.Errorf("list coverages of area %s: %w", area.Name, err)
-	}
-	area.Status.Teams = countTeams(teams.Items)
-	figures := coverage.Compute(coverages.Items, teams.Items, coverage.TargetOf(area)).Area
-	area.Status.Coverage = &figures
+	area.Status.Teams = countTeams(teams)
+	area.Status.Coverage = &res.Area
 	return nil
 }
 

@@ -82,42 +82,10 @@ func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 		recordCoverageAllocation(&cov, area, alloc)
 	}
-	if err := r.writeStatus(ctx, &cov, before); err != nil {
+	if err := patchStatus(ctx, r.Client, &cov, before); err != nil {
 		return ctrl.Result{}, fmt.Errorf("record coverage %s: %w", req.NamespacedName, err)
 	}
 	return ctrl.Result{}, nil
-}
-
-// writeStatus writes the status when it changed. The API requires
-// status.settings, pupils and disadvantagedPupils, which a patch of the
-// difference leaves out while they are 0, so the first write (no Ready
-// condition yet) sends the whole status; later ones send the difference.
-func (r *SchoolCoverageReconciler) writeStatus(ctx context.Context, cov, before *mhstv1alpha1.SchoolCoverage) error {
-	if meta.FindStatusCondition(before.Status.Conditions, mhstv1alpha1.ConditionReady) != nil {
-		return patchStatus(ctx, r.Client, cov, before)
-	}
-	// No resourceVersion precondition, as for every status write: the
-	// reconciler is the status's only writer.
-	cov.ResourceVersion = ""
-	if err := r.Status().Patch(ctx, cov, client.Merge); err != nil {
-		return fmt.Errorf("write first status: %w", err)
-	}
-	return nil
-}
-
-// areaCoverageFromCache applies the coverage rules to the SchoolCoverages and
-// SupportTeams of the area's namespace, listed from the cache.
-func areaCoverageFromCache(ctx context.Context, c client.Reader, area *mhstv1alpha1.LocalArea) (coverage.Result, []mhstv1alpha1.SupportTeam, error) {
-	ns := area.Status.Namespace
-	var covs mhstv1alpha1.SchoolCoverageList
-	if err := c.List(ctx, &covs, client.InNamespace(ns)); err != nil {
-		return coverage.Result{}, nil, fmt.Errorf("list coverages of area %s: %w", area.Name, err)
-	}
-	var teams mhstv1alpha1.SupportTeamList
-	if err := c.List(ctx, &teams, client.InNamespace(ns)); err != nil {
-		return coverage.Result{}, nil, fmt.Errorf("list teams of area %s: %w", area.Name, err)
-	}
-	return coverage.Compute(covs.Items, teams.Items, coverage.TargetOf(area)), teams.Items, nil
 }
 
 // recordCoverageOutsideArea records an allocation in a namespace that no
