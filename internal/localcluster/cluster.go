@@ -60,6 +60,13 @@ type Cluster struct {
 	procs     []*process
 }
 
+// Address ranges of the local cluster, large enough for every team of a
+// national rollout, and apart from each other.
+const (
+	serviceRange = "10.0.0.0/16"
+	podRange     = "10.128.0.1/16"
+)
+
 // KwokNodeAnnotation marks the nodes kwok simulates.
 const KwokNodeAnnotation = "kwok.x-k8s.io/node"
 
@@ -92,6 +99,9 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		CRDDirectoryPaths:     opts.CRDDirs,
 		ErrorIfCRDPathMissing: len(opts.CRDDirs) > 0,
 	}
+	// envtest's default service range is a /24: 254 Services, fewer than a
+	// national rollout's teams.
+	c.env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", serviceRange)
 	if c.Config, err = c.env.Start(); err != nil {
 		return nil, fmt.Errorf("start etcd and kube-apiserver: %w", err)
 	}
@@ -164,6 +174,8 @@ func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
 		// controller finds the nodes silent after 50 s and marks their
 		// pods not Ready, and kwok never marks them Ready again.
 		"--node-lease-duration-seconds=40",
+		// kwok's default pod range is a /24: 254 pods in all.
+		"--cidr="+podRange,
 	); err != nil {
 		return err
 	}
