@@ -100,7 +100,7 @@ func (r *CoverageReportReconciler) SetupWithManager(mgr ctrl.Manager, workers in
 		Named("coveragereport").
 		// The report reads the area's spec, and needs it Active in its
 		// namespace; the area's own status figures are not read.
-		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, areaPlacementChanged()))).
+		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(onLocalAreaUpdate(areaSpecOrPlacementChanged))).
 		// A report edited or deleted by hand is put back.
 		Owns(&corev1.ConfigMap{}).
 		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.areaOfObject), specChanged).

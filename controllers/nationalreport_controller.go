@@ -5,14 +5,12 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -75,7 +73,7 @@ func (r *NationalReportReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("nationalreport").
-		Watches(&mhstv1alpha1.LocalArea{}, toReport, builder.WithPredicates(areaReportChanged())).
+		Watches(&mhstv1alpha1.LocalArea{}, toReport, builder.WithPredicates(onLocalAreaUpdate(areaFiguresChanged))).
 		// A report edited or deleted by hand is put back.
 		Watches(&corev1.ConfigMap{}, toReport, builder.WithPredicates(predicate.NewPredicateFuncs(r.isReport))).
 		// Written once at start, so that the report exists before any area.
@@ -98,24 +96,6 @@ func (r *NationalReportReconciler) key() types.NamespacedName {
 
 func (r *NationalReportReconciler) isReport(obj client.Object) bool {
 	return obj.GetNamespace() == r.Namespace && obj.GetName() == NationalReportName
-}
-
-// areaReportChanged passes LocalArea events that change what the national
-// report shows: the spec (name, region, wave, target) or the status figures
-// (teams, coverage). Condition and phase updates alone do not.
-func areaReportChanged() predicate.Funcs {
-	return predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			older, okOld := e.ObjectOld.(*mhstv1alpha1.LocalArea)
-			newer, okNew := e.ObjectNew.(*mhstv1alpha1.LocalArea)
-			if !okOld || !okNew {
-				return false
-			}
-			return older.Generation != newer.Generation ||
-				older.Status.Teams != newer.Status.Teams ||
-				!equality.Semantic.DeepEqual(older.Status.Coverage, newer.Status.Coverage)
-		},
-	}
 }
 
 // nationalTarget is cfg.NationalCoverageTarget, or 100 when unset.

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -252,7 +251,7 @@ func (r *SchoolCoverageReconciler) SetupWithManager(mgr ctrl.Manager, workers in
 		// Status updates are filtered out: they change no one's claims.
 		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.coveragesBesides), specChanged).
 		Watches(&mhstv1alpha1.SupportTeam{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfTeam), specChanged).
-		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfArea), builder.WithPredicates(areaPlacementChanged())).
+		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfArea), builder.WithPredicates(onLocalAreaUpdate(areaPlacementChanged))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 	if err != nil {
@@ -306,22 +305,4 @@ func coverageRequests(covs []mhstv1alpha1.SchoolCoverage) []reconcile.Request {
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
 	}
 	return reqs
-}
-
-// areaPlacementChanged passes LocalArea events that change which namespace
-// an area holds or whether it is Active, and ignores the frequent status
-// updates of its figures, which the allocations do not depend on.
-func areaPlacementChanged() predicate.Funcs {
-	return predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			older, okOld := e.ObjectOld.(*mhstv1alpha1.LocalArea)
-			newer, okNew := e.ObjectNew.(*mhstv1alpha1.LocalArea)
-			if !okOld || !okNew {
-				return false
-			}
-			return older.Status.Phase != newer.Status.Phase ||
-				older.Status.Namespace != newer.Status.Namespace ||
-				older.EffectiveNamespace() != newer.EffectiveNamespace()
-		},
-	}
 }

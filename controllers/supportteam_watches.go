@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -61,7 +60,7 @@ func (r *SupportTeamReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent
 		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.teamsOfNamespace),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.teamsOfArea),
-			builder.WithPredicates(areaChangedPredicate())).
+			builder.WithPredicates(onLocalAreaUpdate(areaSpecOrPlacementChanged))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
 		Complete(r)
 }
@@ -109,24 +108,4 @@ func (r *SupportTeamReconciler) listTeams(ctx context.Context, opts ...client.Li
 		requests[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&teams.Items[i])}
 	}
 	return requests
-}
-
-// areaChangedPredicate passes the LocalArea events that can change its
-// teams: creation, deletion, and updates of its spec, phase or namespace.
-// The LocalArea's status also carries its teams' and coverage figures,
-// which change with every team; reacting to those would wake all the
-// area's teams for nothing.
-func areaChangedPredicate() predicate.Funcs {
-	return predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			older, okOld := e.ObjectOld.(*mhstv1alpha1.LocalArea)
-			newer, okNew := e.ObjectNew.(*mhstv1alpha1.LocalArea)
-			if !okOld || !okNew {
-				return true
-			}
-			return older.Generation != newer.Generation ||
-				older.Status.Phase != newer.Status.Phase ||
-				older.Status.Namespace != newer.Status.Namespace
-		},
-	}
 }
