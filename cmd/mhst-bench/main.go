@@ -30,6 +30,9 @@ import (
 	"syscall"
 	"time"
 
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
 	"github.com/mhst-io/mhst-operator/internal/register"
 	"github.com/mhst-io/mhst-operator/internal/rollout"
 )
@@ -106,6 +109,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// The clients log what they retry; keep it on stderr, apart from the
+	// results.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if _, err := os.Stat(cfg.manager); err != nil {
