@@ -50,6 +50,9 @@ type config struct {
 	out       string
 	logDir    string
 	replicas  int32
+	// operatorArgs are passed on to the operator, to measure a setting
+	// other than the defaults.
+	operatorArgs []string
 }
 
 func parseFlags() (config, error) {
@@ -57,6 +60,8 @@ func parseFlags() (config, error) {
 	var scales string
 	var quick bool
 	var replicas int
+	var operatorArgs string
+	flag.StringVar(&operatorArgs, "operator-args", "", "Space-separated flags passed on to the operator (default: none, the operator's defaults are measured).")
 	flag.StringVar(&cfg.data, "data", "../shared/data", "Directory of the DfE schools and local authority CSV files.")
 	flag.StringVar(&scales, "scales", "10,50,all", "Comma-separated numbers of areas to measure, each on a fresh control plane (\"all\" for every area).")
 	flag.DurationVar(&cfg.idle, "idle", time.Minute, "How long to count writes while idle after convergence.")
@@ -70,6 +75,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.logDir, "log-dir", "bin", "Where to keep the operator's log when a scale fails.")
 	flag.IntVar(&replicas, "replicas", 1, "Replicas of every team's service.")
 	flag.Parse()
+	cfg.operatorArgs = strings.Fields(operatorArgs)
 	if quick {
 		scales, cfg.idle, cfg.out = "10", 10*time.Second, ""
 	}
