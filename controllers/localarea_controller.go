@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -161,13 +162,14 @@ func (r *LocalAreaReconciler) provision(ctx context.Context, area *mhstv1alpha1.
 	}
 	area.Status.Namespace = ns.Name
 
-	// One step per kind of child; a new step (a per-area report, say) is
-	// one more line here.
+	// One step per kind of child; a new step is one more line here.
 	err = errors.Join(
-		r.syncQuota(ctx, area),
-		r.syncLimitRange(ctx, area),
-		r.syncNetworkPolicies(ctx, area),
-		r.syncGovernanceAccess(ctx, area),
+		syncAtOnce(ctx, area,
+			r.syncQuota,
+			r.syncLimitRange,
+			r.syncNetworkPolicies,
+			r.syncGovernanceAccess,
+		),
 		r.observeTeamsAndCoverage(ctx, area),
 	)
 	if err != nil {
@@ -177,6 +179,21 @@ func (r *LocalAreaReconciler) provision(ctx context.Context, area *mhstv1alpha1.
 	}
 	r.markActive(area, now)
 	return nil
+}
+
+// syncAtOnce runs independent child steps concurrently and collects their
+// errors. Each step applies its own objects and only reads the area, so a
+// new area is provisioned in the time of its slowest step rather than the
+// sum of them: a rollout wave is bounded by the API server, not by one
+// round trip after another.
+func syncAtOnce(ctx context.Context, area *mhstv1alpha1.LocalArea, steps ...func(context.Context, *mhstv1alpha1.LocalArea) error) error {
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, step := range steps {
+		wg.Go(func() { errs[i] = step(ctx, area) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // recordNamespaceProblem records why the namespace cannot be used, and says

@@ -39,9 +39,12 @@ const (
 // when the area sets one (it replaces the default as a whole), the
 // operator's default otherwise.
 func (r *LocalAreaReconciler) syncQuota(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
-	hard := area.Spec.Tenancy.ResourceQuota
+	// A copy: the client decodes the API server's answer into the apply
+	// configuration, and so into any map it holds, and the defaults are
+	// shared by every worker.
+	hard := area.Spec.Tenancy.ResourceQuota.DeepCopy()
 	if len(hard) == 0 {
-		hard = r.Tenancy.ResourceQuota
+		hard = r.Tenancy.ResourceQuota.DeepCopy()
 	}
 	desired := corev1ac.ResourceQuota(areaQuotaName, area.EffectiveNamespace()).
 		WithLabels(childLabels(area)).
@@ -52,7 +55,7 @@ func (r *LocalAreaReconciler) syncQuota(ctx context.Context, area *mhstv1alpha1.
 // syncLimitRange applies the LimitRange that gives containers which set no
 // resources the operator's defaults, so that they still fit the quota.
 func (r *LocalAreaReconciler) syncLimitRange(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
-	item := r.Tenancy.LimitRange
+	item := r.Tenancy.LimitRange.DeepCopy() // not shared with other workers: see syncQuota
 	limit := corev1ac.LimitRangeItem().WithType(item.Type)
 	if len(item.Max) > 0 {
 		limit.WithMax(item.Max)
