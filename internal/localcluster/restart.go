@@ -31,7 +31,7 @@ func (c *Cluster) RestartAPIServer(down time.Duration) error {
 	if err := copyFiles(server.CertDir, kept); err != nil {
 		return fmt.Errorf("restart kube-apiserver: keep its certificates: %w", err)
 	}
-	address := net.JoinHostPort(server.SecureServing.Address, server.SecureServing.Port)
+	address := net.JoinHostPort(server.Address, server.Port)
 	if err := server.Stop(); err != nil && !stoppedListening(address, 15*time.Second) {
 		// envtest kills an API server that outlasts its stop timeout (a
 		// graceful shutdown drains watches, which can take long on a
