@@ -30,7 +30,7 @@ import (
 // Government Licence v3.0.), read here with encoding/csv so that every
 // expected figure is summed in the test itself, never by the code under test.
 
-const schoolsCSV = "../../shared/data/schools-england-2022-23.csv"
+const schoolsCSV = "../hack/data/schools-england-2022-23.csv"
 
 // Two real local authorities: Hartlepool (38 state-funded schools) and
 // Rutland (22).

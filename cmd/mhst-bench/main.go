@@ -62,7 +62,7 @@ func parseFlags() (config, error) {
 	var replicas int
 	var operatorArgs string
 	flag.StringVar(&operatorArgs, "operator-args", "", "Space-separated flags passed on to the operator (default: none, the operator's defaults are measured).")
-	flag.StringVar(&cfg.data, "data", "../shared/data", "Directory of the DfE schools and local authority CSV files.")
+	flag.StringVar(&cfg.data, "data", "hack/data", "Directory of the DfE schools and local authority CSV files.")
 	flag.StringVar(&scales, "scales", "10,50,all", "Comma-separated numbers of areas to measure, each on a fresh control plane (\"all\" for every area).")
 	flag.DurationVar(&cfg.idle, "idle", time.Minute, "How long to count writes while idle after convergence.")
 	flag.BoolVar(&quick, "quick", false, "Smoke run: --scales 10 --idle 10s, and write no docs/benchmarks.md.")

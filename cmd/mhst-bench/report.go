@@ -76,6 +76,7 @@ func (r report) scaleTable(res result) string {
 		{"areas / teams / settings", fmt.Sprintf("%d / %d / %d", res.Areas, res.Teams, res.Settings)},
 		{"objects applied (LocalAreas, SupportTeams, SchoolCoverages)", fmt.Sprint(res.Applied)},
 		{"objects the operator made (namespaces and children)", fmt.Sprint(res.Made)},
+		{"the rollout's last object accepted (teams and allocations wait for their area's namespace)", seconds(res.AllApplied)},
 		{"converge: first apply until every area is Ready with the expected coverage", seconds(res.Converge)},
 		{"every team Ready too (its Deployment Available: pods scheduled and run by kwok)", seconds(res.TeamsReady)},
 		{"per area", fmt.Sprintf("%.1f ms", float64(res.PerArea().Microseconds())/1000)},

@@ -29,6 +29,7 @@ type result struct {
 	Areas, Teams, Settings int
 	Applied                int           // objects of the rollout
 	Made                   int           // objects the operator made
+	AllApplied             time.Duration // the rollout's last object accepted (teams wait for their namespace)
 	Converge               time.Duration // every area Ready with the expected coverage
 	TeamsReady             time.Duration // and every team's Deployment Available
 	Floor                  time.Duration
@@ -160,7 +161,11 @@ func measureOperator(ctx context.Context, cfg config, c client.Client, op *opera
 	}
 	start := time.Now()
 	applied := make(chan error, 1)
-	go func() { applied <- converge.Apply(ctx, c, converge.Objects(areas), cfg.workers) }()
+	go func() {
+		err := converge.Apply(ctx, c, converge.Objects(areas), cfg.workers)
+		res.AllApplied = time.Since(start) // read only after <-applied
+		applied <- err
+	}()
 	// Converged, as the floor is defined: every area Ready with exactly the
 	// expected coverage. Then, further, every team Ready, which waits on
 	// the scheduler and kwok running its pods: reported, not compared with

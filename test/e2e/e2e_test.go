@@ -40,7 +40,7 @@ import (
 
 const (
 	repoRoot          = "../.."
-	dataDir           = "../../../shared/data"
+	dataDir           = "../../hack/data"
 	operatorNamespace = "mhst-system"
 	// convergeTimeout is generous: the machines this runs on have two
 	// cores, shared.
