@@ -28,6 +28,8 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/localcluster"
@@ -55,6 +57,9 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
+	// The tests' own clients and the control plane log here; the operator
+	// logs to its own file, printed when a test fails.
+	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		fmt.Fprintln(os.Stderr, "e2e: KUBEBUILDER_ASSETS is not set: run `make test-e2e`")
 		return 1

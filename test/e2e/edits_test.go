@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,10 +28,17 @@ func fakeSetting(n int, pupils int32) mhstv1alpha1.Setting {
 	}
 }
 
+// userBackoff is how persistently a user retries an edit that lost a race.
+// Two users and the operator's status writes all move the object's
+// resourceVersion, so client-go's DefaultRetry (five quick tries) can run
+// out on a busy machine; a person, or a GitOps tool, keeps trying, with
+// jitter so that the two users do not collide in step.
+var userBackoff = wait.Backoff{Steps: 15, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 1} // about 9 s in all
+
 // update does get-modify-update on a SchoolCoverage, retrying on conflict
 // the way kubectl edit users and controllers are expected to.
 func (e *env) update(key client.ObjectKey, modify func(*mhstv1alpha1.SchoolCoverage)) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	return retry.RetryOnConflict(userBackoff, func() error {
 		var cov mhstv1alpha1.SchoolCoverage
 		if err := e.client.Get(e.ctx, key, &cov); err != nil {
 			return err
