@@ -67,6 +67,29 @@ func TestOperatorRulesAreConfigRules(t *testing.T) {
 	}
 }
 
+// TestLeaderElectionRulesAreConfigRules: both installs limit the operator
+// to its own Lease, and the same events.
+func TestLeaderElectionRulesAreConfigRules(t *testing.T) {
+	helmBinary(t)
+	configRoles, err := readIfExists("../../config/rbac/leader_election_role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := find(configRoles, "Role", "mhst-operator-leader-election")
+	if want == nil {
+		t.Fatal("config/rbac/leader_election_role.yaml holds no Role mhst-operator-leader-election")
+	}
+	got := find(mustRender(t, releaseNS, ""), "Role", releaseName+"-leader-election")
+	if got == nil {
+		t.Fatal("the chart renders no Role " + releaseName + "-leader-election")
+	}
+	wantRules, _, _ := unstructured.NestedSlice(want.Object, "rules")
+	gotRules, _, _ := unstructured.NestedSlice(got.Object, "rules")
+	if !reflect.DeepEqual(gotRules, wantRules) {
+		t.Errorf("the leader election rules differ between the chart and config/rbac:\nchart:  %v\nconfig: %v", gotRules, wantRules)
+	}
+}
+
 // TestAreaRolesAreConfigAreaRoles: the ClusterRoles for areas' boards and
 // leads are the ones config/rbac ships.
 func TestAreaRolesAreConfigAreaRoles(t *testing.T) {
