@@ -32,6 +32,7 @@ import (
 type flags struct {
 	metricsAddr             string
 	probeAddr               string
+	pprofAddr               string
 	leaderElect             bool
 	leaderElectionID        string
 	leaderElectionNamespace string
@@ -48,6 +49,7 @@ func parseFlags() (flags, zap.Options) {
 	var f flags
 	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (\"0\" disables it).")
 	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	flag.StringVar(&f.pprofAddr, "pprof-bind-address", "", "Address of Go's pprof endpoints, for profiling (default: off; keep it on localhost).")
 	flag.BoolVar(&f.leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas writes.")
 	flag.StringVar(&f.leaderElectionID, "leader-election-id", "mhst-operator.mhst.io", "Name of the Lease used for leader election.")
 	flag.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the operator's namespace).")
@@ -99,6 +101,7 @@ func run(f flags) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
+		PprofBindAddress:        f.pprofAddr,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        f.leaderElectionID,
 		LeaderElectionNamespace: leaderNS,

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -48,7 +49,7 @@ func Objects(areas []rollout.Area) []client.Object {
 
 // Apply applies objs server-side with workers in parallel. An object whose
 // namespace does not exist yet (the operator has not provisioned its area)
-// is retried until it does, or until ctx ends.
+// waits for it, or until ctx ends.
 func Apply(ctx context.Context, c client.Client, objs []client.Object, workers int) error {
 	queue := make(chan client.Object)
 	errs := make(chan error, workers)
@@ -83,6 +84,15 @@ feed:
 	return err
 }
 
+// namespacePoll is how often a waiting object looks for its namespace.
+const namespacePoll = 100 * time.Millisecond
+
+// applyWhenNamespaceExists applies obj once its namespace exists. While it
+// does not, the wait is a GET of the namespace (served from the API
+// server's watch cache) rather than the apply itself: an apply refused for
+// a missing namespace costs the API server a decode, a read and admission
+// each time, and sixteen clients retrying so would compete with the
+// operator that is making the namespaces.
 func applyWhenNamespaceExists(ctx context.Context, c client.Client, obj client.Object) error {
 	u, err := forApply(obj)
 	if err != nil {
@@ -96,10 +106,24 @@ func applyWhenNamespaceExists(ctx context.Context, c client.Client, obj client.O
 			}
 			return nil
 		}
+		if err := waitForNamespace(ctx, c, obj.GetNamespace()); err != nil {
+			return fmt.Errorf("apply %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+		}
+	}
+}
+
+// waitForNamespace returns once the namespace exists, or when ctx ends.
+// Errors other than NotFound (an API server restarting, say) are waited
+// out too: the apply that follows reports what persists.
+func waitForNamespace(ctx context.Context, c client.Client, name string) error {
+	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("apply %T %s: namespace never appeared: %w", obj, client.ObjectKeyFromObject(obj), ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+			return fmt.Errorf("namespace %s never appeared: %w", name, ctx.Err())
+		case <-time.After(namespacePoll):
+		}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}); err == nil {
+			return nil
 		}
 	}
 }
