@@ -26,7 +26,12 @@ import (
 // covers). When the cache shows a difference, a live read confirms it
 // before writing: the cache may simply not have seen the operator's own last
 // apply yet. Only then is desired applied server-side, forcing ownership of
-// its fields back from whoever changed them.
+// its fields back from whoever changed them. The one exception is an area
+// being provisioned for the first time (never activated) whose child the
+// cache lacks: the child is applied at once, as it almost certainly does not
+// exist yet, which saves a round trip per child on the path that makes a
+// new wave's tenants (apply is idempotent, so a cache that was merely
+// behind costs one write that changes nothing).
 //
 // A difference found on an area that had converged at its current
 // generation was made by hand (a deleted NetworkPolicy, an edited label):
@@ -47,9 +52,12 @@ func (r *LocalAreaReconciler) syncChild(ctx context.Context, area *mhstv1alpha1.
 	if inCache && matches(obj, want) {
 		return nil
 	}
-	existed, err := r.readChild(ctx, r.APIReader, key, live)
-	if err != nil {
-		return fmt.Errorf("read %s %s: %w", kind, key, err)
+	existed := false
+	if inCache || area.Status.ActivatedAt != nil {
+		existed, err = r.readChild(ctx, r.APIReader, key, live)
+		if err != nil {
+			return fmt.Errorf("read %s %s: %w", kind, key, err)
+		}
 	}
 	changed, err := r.write(ctx, live, existed, desired, want)
 	if err != nil {

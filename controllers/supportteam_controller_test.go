@@ -51,7 +51,7 @@ func TestSupportTeamDefaultRender(t *testing.T) {
 	g.Expect(metav1.IsControlledBy(d, team)).To(BeTrue(), "the Deployment is controlled by the team")
 
 	var policy networkingv1.NetworkPolicy
-	g.Expect(k8sClient.Get(context.Background(), client.ObjectKey{Namespace: team.Namespace, Name: "north-service"}, &policy)).To(Succeed())
+	supportTeamObject(t, client.ObjectKey{Namespace: team.Namespace, Name: "north-service"}, &policy)
 	g.Expect(policy.Spec.Ingress).To(HaveLen(1))
 	g.Expect(policy.Spec.Ingress[0].From).To(ConsistOf(
 		networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{
@@ -122,7 +122,7 @@ func TestSupportTeamCustomBlueprint(t *testing.T) {
 	g.Expect(d.Name).To(Equal("south-web"))
 	g.Expect(d.Spec.Template.Spec.Containers).To(HaveLen(2), "the blueprint's sidecar is deployed")
 	var svc corev1.Service
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "south-web"}, &svc)).To(Succeed())
+	supportTeamObject(t, client.ObjectKey{Namespace: ns, Name: "south-web"}, &svc)
 	supportTeamEventually(t, team, func(g Gomega, team *mhstv1alpha1.SupportTeam) {
 		g.Expect(supportTeamKinds(team.Status.Inventory)).To(Equal([]string{"ConfigMap", "Deployment", "Service"}))
 		g.Expect(team.Status.Service.Name).To(Equal("south-web"))
@@ -664,6 +664,16 @@ func supportTeamDeployment(t *testing.T, team *mhstv1alpha1.SupportTeam) *appsv1
 		d = deployments.Items[0]
 	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
 	return &d
+}
+
+// supportTeamObject reads one object of a team's service once it exists:
+// the Deployment appearing does not mean the rest of the render has been
+// applied yet.
+func supportTeamObject(t *testing.T, key client.ObjectKey, obj client.Object) {
+	t.Helper()
+	NewWithT(t).Eventually(func() error {
+		return k8sClient.Get(context.Background(), key, obj)
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
 }
 
 // supportTeamMarkAvailable writes the status the Deployment controller would

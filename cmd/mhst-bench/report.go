@@ -174,8 +174,10 @@ How it is measured: each scale runs on a fresh local control plane (etcd,
 kube-apiserver, kube-controller-manager, kube-scheduler and kwok nodes, so that
 the teams' Deployments really become Available: a team is Ready only then). The
 operator runs as its own process (bin/manager, default flags, no leader
-election). The rollout is applied server-side by 16 parallel clients; an object
-whose namespace the operator has not made yet is retried. **Converge** runs
+election). The rollout is applied server-side by 16 parallel clients, the
+LocalAreas first; an object whose namespace the operator has not made yet
+waits for it (a GET of the namespace every 100 ms) and is then applied.
+**Converge** runs
 from the first apply until every LocalArea is Ready with exactly the coverage
 the generator computed by its own sums (status.coverage compared field by
 field); the time until every team is Ready as well (its Deployment Available,
