@@ -191,9 +191,13 @@ test-argocd-health: ## Run the Argo CD health checks (Lua) against status shapes
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: envtest ## Measure the operator on a national rollout at 10, 50 and all areas; writes docs/benchmarks.md.
+bench: envtest bench-micro ## Measure the operator on a national rollout at 10, 50 and all areas; writes docs/benchmarks.md.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go run ./cmd/mhst-bench $(BENCH_ARGS)
+
+.PHONY: bench-micro
+bench-micro: envtest ## Go benchmarks: one blueprint render, and one team's render and server-side apply against a real API server.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test -run '^$$' -bench . -benchmem ./internal/blueprint ./controllers
 
 .PHONY: test-e2e
 test-e2e: envtest ## Fault tests: the operator killed, the API server restarted, leader failover, concurrent edits, bursts.
