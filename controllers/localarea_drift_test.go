@@ -195,14 +195,3 @@ func TestLocalAreaIdle(t *testing.T) {
 	before := writes.count()
 	g.Consistently(writes.count, 30*time.Second, time.Second).Should(Equal(before), "a converged system makes no writes")
 }
-
-// waitForQuiet waits until the operator has made no write for two seconds.
-func waitForQuiet(g Gomega) {
-	last := writes.count()
-	g.Eventually(func() bool {
-		now := writes.count()
-		quiet := now == last
-		last = now
-		return quiet
-	}, 2*eventuallyTimeout, 2*time.Second).Should(BeTrue())
-}

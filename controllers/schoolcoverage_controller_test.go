@@ -396,7 +396,7 @@ func expectOperatorIdle(t *testing.T, namespaces ...string) {
 }
 
 // settledWrites waits until the teams of the namespaces have been
-// reconciled and the operator's write count stops moving for a second, and
+// reconciled and the operator's write count stops moving (waitForQuiet), and
 // returns it. Waiting for the teams first matters: their services are
 // applied a little after the allocations settle, and those writes must not
 // be taken for the operator failing to go quiet.
@@ -412,14 +412,7 @@ func settledWrites(t *testing.T, namespaces ...string) int64 {
 			}
 		}
 	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
-	last := writes.count()
-	NewWithT(t).Eventually(func() bool {
-		now := writes.count()
-		settled := now == last
-		last = now
-		return settled
-	}).WithTimeout(eventuallyTimeout).WithPolling(time.Second).Should(BeTrue(), "the operator's writes never settled")
-	return last
+	return waitForQuiet(NewWithT(t))
 }
 
 func TestSchoolCoverageOutsideArea(t *testing.T) {

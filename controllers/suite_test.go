@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -220,4 +221,22 @@ func prepareCluster(ctx context.Context) error {
 		return fmt.Errorf("install area roles: %w", err)
 	}
 	return nil
+}
+
+// quietPeriod is how long the operator must make no write to count as
+// settled: longer than reportInterval, the most a report's rewrite trails
+// the change behind it.
+const quietPeriod = 2 * reportInterval
+
+// waitForQuiet waits until the operator has made no write for a whole
+// quietPeriod, and returns the write count it settled at.
+func waitForQuiet(g Gomega) int64 {
+	last := int64(-1) // the first poll only takes the count
+	g.Eventually(func() bool {
+		now := writes.count()
+		quiet := now == last
+		last = now
+		return quiet
+	}, 2*eventuallyTimeout, quietPeriod).Should(BeTrue(), "the operator's writes never settled")
+	return last
 }

@@ -568,12 +568,7 @@ func TestSupportTeamIdle(t *testing.T) {
 	})
 
 	// Let whatever the other tests started settle, then watch.
-	g.Eventually(func() int64 {
-		before := writes.count()
-		time.Sleep(2 * time.Second)
-		return writes.count() - before
-	}).WithTimeout(eventuallyTimeout).Should(BeZero())
-	idle := writes.count()
+	idle := waitForQuiet(g)
 	g.Consistently(writes.count).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Equal(idle))
 }
 

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -74,6 +75,21 @@ type Output struct {
 	DeploymentName string
 }
 
+// buildMutex serialises kustomize builds. krusty keeps package-level state
+// (kyaml's OpenAPI schema, initialised lazily on the first build, and the
+// builtin plugin factories) that is not safe for concurrent use, and the
+// operator renders teams from several workers at once. A build takes
+// milliseconds, and renders are memoised per team, so serialising them
+// costs little.
+var buildMutex sync.Mutex
+
+// build runs kustomize on the overlay laid out in fSys.
+func build(fSys filesys.FileSystem) (resmap.ResMap, error) {
+	buildMutex.Lock()
+	defer buildMutex.Unlock()
+	return krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fSys, "/"+overlayDir)
+}
+
 // Render builds the team's service from its blueprint and validates it.
 //
 // It returns an *InvalidError when the blueprint does not build (no
@@ -89,7 +105,7 @@ func Render(in Input) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, err)
 	}
-	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fSys, "/"+overlayDir)
+	resources, err := build(fSys)
 	if err != nil {
 		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, &InvalidError{Err: err})
 	}
