@@ -3,8 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,18 +46,12 @@ const (
 type CoverageReportReconciler struct {
 	client.Client
 	metrics *coverageMetrics
-	// pacing spaces out each area's report rewrites while figures move
-	// fast (see reportInterval).
-	pacing *reportPacing
-	// reportOf remembers where each area's report is, to forget its
-	// pacing once the area is gone.
-	reportOf sync.Map // area name -> types.NamespacedName
 }
 
 // NewCoverageReportReconciler returns a reconciler that reads and writes
 // through c and keeps the coverage gauges of controller-runtime's registry.
 func NewCoverageReportReconciler(c client.Client) *CoverageReportReconciler {
-	return &CoverageReportReconciler{Client: c, metrics: newCoverageMetrics(), pacing: newReportPacing(reportInterval)}
+	return &CoverageReportReconciler{Client: c, metrics: newCoverageMetrics()}
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=localareas,verbs=get;list;watch
@@ -75,7 +67,6 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			// The report goes with the area through its owner reference;
 			// only the gauges need removing.
 			r.metrics.forget(req.Name)
-			r.forgetReports(req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get area %s: %w", req.Name, err)
@@ -96,19 +87,10 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	key := types.NamespacedName{Namespace: area.Status.Namespace, Name: AreaReportName}
 	labels := reportLabels()
 	labels[mhstv1alpha1.LabelArea] = area.Name
-	r.reportOf.Store(area.Name, key)
-	wait, err := applyReport(ctx, r.Client, r.pacing, key, labels, data, reportOwner(&area))
-	if err != nil {
+	if err := applyReport(ctx, r.Client, key, labels, data, reportOwner(&area)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("area %s: %w", area.Name, err)
 	}
-	return ctrl.Result{RequeueAfter: wait}, nil
-}
-
-// forgetReports drops the pacing of a deleted area's report.
-func (r *CoverageReportReconciler) forgetReports(area string) {
-	if key, ok := r.reportOf.LoadAndDelete(area); ok {
-		r.pacing.forget(key.(types.NamespacedName))
-	}
+	return ctrl.Result{}, nil
 }
 
 // SetupWithManager registers the reconciler and what it watches.
@@ -170,31 +152,25 @@ func reportOwner(area *mhstv1alpha1.LocalArea) *metav1ac.OwnerReferenceApplyConf
 // applyReport applies a report ConfigMap server-side when its data, labels
 // or owner differ from the cached copy, and does nothing otherwise: reports
 // carry no timestamps, so equal content means nothing happened. owner may
-// be nil. A report written less than pacing's interval ago is not written
-// yet: applyReport returns how long to wait, and the caller requeues for
-// then (the content is computed afresh at that time).
-func applyReport(ctx context.Context, c client.Client, pacing *reportPacing, key types.NamespacedName, labels, data map[string]string, owner *metav1ac.OwnerReferenceApplyConfiguration) (time.Duration, error) {
+// be nil.
+func applyReport(ctx context.Context, c client.Client, key types.NamespacedName, labels, data map[string]string, owner *metav1ac.OwnerReferenceApplyConfiguration) error {
 	var current corev1.ConfigMap
 	err := c.Get(ctx, key, &current)
 	switch {
 	case err == nil && reportUpToDate(&current, labels, data, owner):
-		return 0, nil
+		return nil
 	case err != nil && !apierrors.IsNotFound(err):
-		return 0, fmt.Errorf("get report %s: %w", key, err)
-	}
-	if wait := pacing.wait(key, time.Now()); wait > 0 {
-		return wait, nil
+		return fmt.Errorf("get report %s: %w", key, err)
 	}
 	cm := corev1ac.ConfigMap(key.Name, key.Namespace).WithLabels(labels).WithData(data)
 	if owner != nil {
 		cm.WithOwnerReferences(owner)
 	}
 	if err := c.Apply(ctx, cm, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return 0, fmt.Errorf("apply report %s: %w", key, err)
+		return fmt.Errorf("apply report %s: %w", key, err)
 	}
-	pacing.written(key, time.Now())
 	logf.FromContext(ctx).V(1).Info("report written", "namespace", key.Namespace, "name", key.Name)
-	return 0, nil
+	return nil
 }
 
 // reportUpToDate reports whether cm already has the data, the labels and the

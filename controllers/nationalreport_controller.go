@@ -41,10 +41,6 @@ type NationalReportReconciler struct {
 	Namespace string
 	// Target is the national target in percent of pupils covered.
 	Target int32
-
-	// pacing spaces out rewrites while a wave goes live (see
-	// reportInterval); set by SetupWithManager.
-	pacing *reportPacing
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=localareas,verbs=get;list;watch
@@ -61,20 +57,16 @@ func (r *NationalReportReconciler) Reconcile(ctx context.Context, _ ctrl.Request
 		return ctrl.Result{}, err
 	}
 	data := map[string]string{NationalReportJSONKey: string(reportJSON)}
-	wait, err := applyReport(ctx, r.Client, r.pacing, r.key(), reportLabels(), data, nil)
-	if err != nil {
+	if err := applyReport(ctx, r.Client, r.key(), reportLabels(), data, nil); err != nil {
 		return ctrl.Result{}, fmt.Errorf("national report: %w", err)
 	}
-	return ctrl.Result{RequeueAfter: wait}, nil
+	return ctrl.Result{}, nil
 }
 
 // SetupWithManager registers the reconciler and what it watches.
 func (r *NationalReportReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Namespace == "" {
 		return fmt.Errorf("set up national report controller: the operator's namespace is not set")
-	}
-	if r.pacing == nil {
-		r.pacing = newReportPacing(reportInterval)
 	}
 	toReport := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: r.key()}}

@@ -224,9 +224,8 @@ func prepareCluster(ctx context.Context) error {
 }
 
 // quietPeriod is how long the operator must make no write to count as
-// settled: longer than reportInterval, the most a report's rewrite trails
-// the change behind it.
-const quietPeriod = 2 * reportInterval
+// settled.
+const quietPeriod = 2 * time.Second
 
 // waitForQuiet waits until the operator has made no write for a whole
 // quietPeriod, and returns the write count it settled at.
