@@ -13,10 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/report"
@@ -87,7 +85,7 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	key := types.NamespacedName{Namespace: area.Status.Namespace, Name: AreaReportName}
 	labels := reportLabels()
 	labels[mhstv1alpha1.LabelArea] = area.Name
-	if err := applyReport(ctx, r.Client, key, labels, data, reportOwner(&area)); err != nil {
+	if err := applyReport(ctx, r.Client, key, labels, data, areaOwnerReference(&area)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("area %s: %w", area.Name, err)
 	}
 	return ctrl.Result{}, nil
@@ -103,28 +101,14 @@ func (r *CoverageReportReconciler) SetupWithManager(mgr ctrl.Manager, workers in
 		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(onLocalAreaUpdate(areaSpecOrPlacementChanged))).
 		// A report edited or deleted by hand is put back.
 		Owns(&corev1.ConfigMap{}).
-		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.areaOfObject), specChanged).
-		Watches(&mhstv1alpha1.SupportTeam{}, handler.EnqueueRequestsFromMapFunc(r.areaOfObject), specChanged).
+		Watches(&mhstv1alpha1.SchoolCoverage{}, areaHoldingNamespace(r), specChanged).
+		Watches(&mhstv1alpha1.SupportTeam{}, areaHoldingNamespace(r), specChanged).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("set up coverage report controller: %w", err)
 	}
 	return nil
-}
-
-// areaOfObject maps a namespaced object to the LocalArea holding its
-// namespace.
-func (r *CoverageReportReconciler) areaOfObject(ctx context.Context, obj client.Object) []reconcile.Request {
-	area, err := areaOfNamespace(ctx, r, obj.GetNamespace())
-	if err != nil {
-		logf.FromContext(ctx).Error(err, "find area of object", "namespace", obj.GetNamespace(), "name", obj.GetName())
-		return nil
-	}
-	if area == nil {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: area.Name}}}
 }
 
 // reportLabels are the labels of every report ConfigMap: the configmap
@@ -135,18 +119,6 @@ func reportLabels() map[string]string {
 		mhstv1alpha1.LabelConfigMap: mhstv1alpha1.ConfigMapCoverageReport,
 		mhstv1alpha1.LabelManagedBy: mhstv1alpha1.ManagedByValue,
 	}
-}
-
-// reportOwner makes the area the controller of its report, so the garbage
-// collector removes the report with the area.
-func reportOwner(area *mhstv1alpha1.LocalArea) *metav1ac.OwnerReferenceApplyConfiguration {
-	return metav1ac.OwnerReference().
-		WithAPIVersion(mhstv1alpha1.GroupVersion.String()).
-		WithKind("LocalArea").
-		WithName(area.Name).
-		WithUID(area.UID).
-		WithController(true).
-		WithBlockOwnerDeletion(true)
 }
 
 // applyReport applies a report ConfigMap server-side when its data, labels

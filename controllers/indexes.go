@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 )
@@ -64,4 +68,21 @@ func areaOfNamespace(ctx context.Context, c client.Reader, ns string) (*mhstv1al
 		}
 	}
 	return nil, nil
+}
+
+// areaHoldingNamespace returns a handler that maps a namespaced object (a
+// SupportTeam, a SchoolCoverage) to the LocalArea holding its namespace,
+// for the controllers whose work is per area.
+func areaHoldingNamespace(c client.Reader) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+		area, err := areaOfNamespace(ctx, c, obj.GetNamespace())
+		if err != nil {
+			logf.FromContext(ctx).Error(err, "find area of namespace", "namespace", obj.GetNamespace(), "name", obj.GetName())
+			return nil
+		}
+		if area == nil {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: area.Name}}}
+	})
 }

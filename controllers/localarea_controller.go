@@ -290,7 +290,7 @@ func countTeams(teams []mhstv1alpha1.SupportTeam) mhstv1alpha1.TeamCounts {
 // SchoolCoverages whose counts and coverage the status reports.
 func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	byAreaLabel := handler.EnqueueRequestsFromMapFunc(areaOfLabel)
-	byNamespace := handler.EnqueueRequestsFromMapFunc(r.areaHoldingNamespace)
+	byNamespace := areaHoldingNamespace(r.Client)
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("localarea").
 		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -333,18 +333,4 @@ func (r *LocalAreaReconciler) areasNamingNamespace(ctx context.Context, obj clie
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: a.Name}})
 	}
 	return reqs
-}
-
-// areaHoldingNamespace maps a SupportTeam or SchoolCoverage to the area
-// holding its namespace.
-func (r *LocalAreaReconciler) areaHoldingNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
-	area, err := areaOfNamespace(ctx, r.Client, obj.GetNamespace())
-	if err != nil {
-		logf.FromContext(ctx).Error(err, "find area of namespace", "namespace", obj.GetNamespace(), "name", obj.GetName())
-		return nil
-	}
-	if area == nil {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: area.Name}}}
 }

@@ -114,9 +114,10 @@ func areaReaderBinding(area *mhstv1alpha1.LocalArea, subjects []*rbacv1ac.Subjec
 		WithSubjects(subjects...)
 }
 
-// areaOwnerReference makes the area the controller of an access object, so
-// that the garbage collector removes it should the area ever vanish without
-// its finalizer running.
+// areaOwnerReference makes the area the controller of an object made for
+// it (an access object, its coverage report), so that the garbage collector
+// removes the object with the area, even should the area vanish without its
+// finalizer running.
 func areaOwnerReference(area *mhstv1alpha1.LocalArea) *metav1ac.OwnerReferenceApplyConfiguration {
 	return metav1ac.OwnerReference().
 		WithAPIVersion(mhstv1alpha1.GroupVersion.String()).

@@ -12,25 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/rollout/converge"
 )
-
-// operatorKinds are the kinds the operator creates for areas and teams
-// (everything its cache selects by the managed-by label, and namespaces).
-var operatorKinds = []schema.GroupVersionKind{
-	{Version: "v1", Kind: "Namespace"},
-	{Version: "v1", Kind: "ResourceQuota"},
-	{Version: "v1", Kind: "LimitRange"},
-	{Version: "v1", Kind: "ServiceAccount"},
-	{Version: "v1", Kind: "Service"},
-	{Version: "v1", Kind: "ConfigMap"},
-	{Group: "apps", Version: "v1", Kind: "Deployment"},
-	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
-	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
-	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"},
-}
 
 // rolloutKinds are the kinds of the applied manifests.
 var rolloutKinds = []schema.GroupVersionKind{
@@ -42,7 +25,7 @@ var rolloutKinds = []schema.GroupVersionKind{
 // operatorObjects lists what the operator made: every object of its kinds
 // that carries its managed-by label.
 func operatorObjects(ctx context.Context, c client.Reader) ([]unstructured.Unstructured, error) {
-	return listKinds(ctx, c, operatorKinds, client.MatchingLabels{mhstv1alpha1.LabelManagedBy: mhstv1alpha1.ManagedByValue})
+	return listKinds(ctx, c, converge.OperatorKinds, client.MatchingLabels{mhstv1alpha1.LabelManagedBy: mhstv1alpha1.ManagedByValue})
 }
 
 // rolloutObjects lists the applied manifests as they are stored.

@@ -162,15 +162,15 @@ func unallocatedLists(area, namespace string, schools []School) []mhstv1alpha1.S
 				Name:      fmt.Sprintf("%s-unallocated-%d", area, len(lists)+1),
 				Namespace: namespace,
 			},
-			Spec: mhstv1alpha1.SchoolCoverageSpec{Settings: settingsOf(schools[start:end])},
+			Spec: mhstv1alpha1.SchoolCoverageSpec{Settings: Settings(schools[start:end])},
 		})
 	}
 	return lists
 }
 
-// settingsOf turns schools into settings, leaving sessionsPerWeek to the
-// API's default.
-func settingsOf(schools []School) []mhstv1alpha1.Setting {
+// Settings turns schools into the settings of a SchoolCoverage, leaving
+// sessionsPerWeek to the API's default.
+func Settings(schools []School) []mhstv1alpha1.Setting {
 	settings := make([]mhstv1alpha1.Setting, 0, len(schools))
 	for _, s := range schools {
 		settings = append(settings, mhstv1alpha1.Setting{

@@ -197,7 +197,7 @@ func teamAllocation(team, ns, authority string, wave int32, schools []register.S
 				AgreedAt:    fmt.Sprintf("%d-09-01", firstWaveYear+int(wave)),
 				AgreedBy:    authority + " MHST governance board",
 			},
-			Settings: settingsOf(sorted),
+			Settings: register.Settings(sorted),
 		},
 	}
 }
@@ -211,22 +211,8 @@ func unallocatedLists(ns string, schools []register.School) []mhstv1alpha1.Schoo
 		lists = append(lists, mhstv1alpha1.SchoolCoverage{
 			TypeMeta:   metav1.TypeMeta{APIVersion: mhstv1alpha1.GroupVersion.String(), Kind: "SchoolCoverage"},
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("unallocated-%d", len(lists)+1), Namespace: ns},
-			Spec:       mhstv1alpha1.SchoolCoverageSpec{Settings: settingsOf(schools[start:end])},
+			Spec:       mhstv1alpha1.SchoolCoverageSpec{Settings: register.Settings(schools[start:end])},
 		})
 	}
 	return lists
-}
-
-func settingsOf(schools []register.School) []mhstv1alpha1.Setting {
-	settings := make([]mhstv1alpha1.Setting, 0, len(schools))
-	for _, s := range schools {
-		settings = append(settings, mhstv1alpha1.Setting{
-			URN:                 s.URN,
-			Name:                s.Name,
-			Phase:               s.Phase,
-			Pupils:              s.Pupils,
-			DisadvantagedPupils: s.DisadvantagedPupils,
-		})
-	}
-	return settings
 }

@@ -15,24 +15,8 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/rollout"
+	"github.com/mhst-io/mhst-operator/internal/rollout/converge"
 )
-
-// createdKinds are the kinds the operator creates for areas and teams.
-var createdKinds = []schema.GroupVersionKind{
-	{Version: "v1", Kind: "Namespace"},
-	{Version: "v1", Kind: "ResourceQuota"},
-	{Version: "v1", Kind: "LimitRange"},
-	{Version: "v1", Kind: "ServiceAccount"},
-	{Version: "v1", Kind: "Service"},
-	{Version: "v1", Kind: "ConfigMap"},
-	{Group: "apps", Version: "v1", Kind: "Deployment"},
-	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
-	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
-	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"},
-}
 
 // ownerKinds are the kinds that may own what the operator creates.
 var ownerKinds = []schema.GroupVersionKind{
@@ -67,7 +51,7 @@ func (e *env) checkIntegrity(areas []rollout.Area) {
 	e.t.Helper()
 	managed := client.MatchingLabels{mhstv1alpha1.LabelManagedBy: mhstv1alpha1.ManagedByValue}
 	var made []unstructured.Unstructured
-	for _, gvk := range createdKinds {
+	for _, gvk := range converge.OperatorKinds {
 		made = append(made, e.list(gvk, managed)...)
 	}
 	e.checkNamespaces(areas, made)
