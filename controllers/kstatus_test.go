@@ -71,15 +71,14 @@ func TestKstatusLocalArea(t *testing.T) {
 }
 
 func TestKstatusSupportTeam(t *testing.T) {
-	g := NewWithT(t)
 	ctx := context.Background()
 
-	// Outside any area: Stalled until someone moves it.
-	elsewhere := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kstatus-no-area"}}
-	g.Expect(k8sClient.Create(ctx, elsewhere)).To(Succeed())
-	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), elsewhere) })
-	stray := kstatusTeam(elsewhere.Name, "stray")
-	kstatusCreate(t, stray)
+	// In a namespace no area holds any more: Stalled until someone acts.
+	var stray *mhstv1alpha1.SupportTeam
+	releasedNamespace(ctx, t, "kstatus-no-area", func(ns string) {
+		stray = kstatusTeam(ns, "stray")
+		kstatusCreate(t, stray)
+	})
 	u := expectKstatus(t, stray, status.FailedStatus, mhstv1alpha1.ReasonNoLocalArea)
 	saveArgoCDFixture(t, "supportteam-no-local-area", u)
 

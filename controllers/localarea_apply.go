@@ -216,6 +216,7 @@ var ownedWhole = map[string]bool{
 	"NetworkPolicy":      true,
 	"ResourceQuota":      true,
 	"RoleBinding":        true,
+	"ConfigMap":          true,
 	"ClusterRole":        true,
 	"ClusterRoleBinding": true,
 }

@@ -169,6 +169,7 @@ func (r *LocalAreaReconciler) provision(ctx context.Context, area *mhstv1alpha1.
 			r.syncLimitRange,
 			r.syncNetworkPolicies,
 			r.syncGovernanceAccess,
+			r.syncGovernanceParameters,
 		),
 		r.observeTeamsAndCoverage(ctx, area),
 	)
@@ -301,6 +302,7 @@ func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) er
 		Watches(&rbacv1.RoleBinding{}, byAreaLabel).
 		Watches(&rbacv1.ClusterRole{}, byAreaLabel).
 		Watches(&rbacv1.ClusterRoleBinding{}, byAreaLabel).
+		Watches(&corev1.ConfigMap{}, byAreaLabel, builder.WithPredicates(governanceParameter)).
 		Watches(&mhstv1alpha1.SupportTeam{}, byNamespace).
 		Watches(&mhstv1alpha1.SchoolCoverage{}, byNamespace).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).

@@ -184,8 +184,8 @@ func TestLocalAreaProvisionsTenant(t *testing.T) {
 	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "egress is open by default: %v", err)
 
 	var viewer, lead rbacv1.RoleBinding
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: areaViewerRole}, &viewer)).To(Succeed())
-	g.Expect(viewer.RoleRef.Name).To(Equal(areaViewerRole))
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: areaBoardRole}, &viewer)).To(Succeed())
+	g.Expect(viewer.RoleRef.Name).To(Equal(areaBoardRole))
 	g.Expect(viewer.Subjects).To(ConsistOf(
 		rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: "tenant-a-chair"},
 		rbacv1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "tenant-a-schools"}))

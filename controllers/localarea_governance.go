@@ -4,29 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 )
 
 // The ClusterRoles shipped in config/rbac/area_roles.yaml, bound in each
-// area's namespace: the board reads, the leads manage teams and allocations.
+// area's namespace: the board reads the area and records its agreements,
+// the leads manage teams and allocations.
 const (
+	areaBoardRole = "mhst-area-board"
+	areaLeadRole  = "mhst-area-lead"
+	// areaViewerRole is the RoleBinding the board had before it could
+	// record agreements; it is removed from areas that still have it.
 	areaViewerRole = "mhst-area-viewer"
-	areaLeadRole   = "mhst-area-lead"
 )
 
 // The operator grants exactly what it holds, never more: it binds the two
 // shipped roles (the bind verb, limited to their names) and the per-area
 // reader role (get and watch on one LocalArea, which the operator itself
-// can do), so it needs no escalate permission.
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=mhst-area-viewer;mhst-area-lead
+// can do), so it needs no escalate permission. The admission policy
+// mhst-operator-scope limits which roles its bindings may name.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=mhst-area-board;mhst-area-lead
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 
 // syncGovernanceAccess gives the governance board read access to the area
 // and the leads write access to its teams and allocations, in the area's
@@ -38,12 +49,61 @@ func (r *LocalAreaReconciler) syncGovernanceAccess(ctx context.Context, area *mh
 	leads := leadSubjects(area.Spec.Governance.Leads)
 	reader := areaReaderName(area)
 	return errors.Join(
-		r.syncChild(ctx, area, &rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaViewerRole)}, areaRoleBinding(area, areaViewerRole, board)),
+		r.syncChild(ctx, area, &rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaBoardRole)}, areaRoleBinding(area, areaBoardRole, board)),
+		r.pruneChild(ctx, area, &rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaViewerRole)}),
 		r.syncLeadBinding(ctx, area, leads),
 		r.syncChild(ctx, area, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: reader}}, areaReaderRole(area)),
 		r.syncChild(ctx, area, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: reader}},
 			areaReaderBinding(area, append(board, leadsNotOnBoard(leads, board)...))),
 	)
+}
+
+// syncGovernanceParameters keeps the parameter of the admission policy
+// mhst-board-agreement current in the area's namespace: who is on the
+// board, who leads, one name a line. The API server reads it on every
+// write of a SchoolCoverage there, so a member removed from the spec can no
+// longer record an agreement the moment it is applied.
+func (r *LocalAreaReconciler) syncGovernanceParameters(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
+	cm := &corev1.ConfigMap{ObjectMeta: childMeta(area, mhstv1alpha1.GovernanceConfigMapName)}
+	return r.syncChild(ctx, area, cm, governanceParameters(area))
+}
+
+// governanceParameters is the ConfigMap mhst-board-agreement reads.
+func governanceParameters(area *mhstv1alpha1.LocalArea) *corev1ac.ConfigMapApplyConfiguration {
+	var boardUsers, boardGroups, leadUsers, leadGroups []string
+	for _, m := range area.Spec.Governance.Board {
+		if m.Kind == mhstv1alpha1.SubjectGroup {
+			boardGroups = append(boardGroups, m.Name)
+		} else {
+			boardUsers = append(boardUsers, m.Name)
+		}
+	}
+	for _, l := range area.Spec.Governance.Leads {
+		if l.Kind == mhstv1alpha1.SubjectGroup {
+			leadGroups = append(leadGroups, l.Name)
+		} else {
+			leadUsers = append(leadUsers, l.Name)
+		}
+	}
+	labels := childLabels(area)
+	labels[mhstv1alpha1.LabelConfigMap] = mhstv1alpha1.ConfigMapGovernance
+	return corev1ac.ConfigMap(mhstv1alpha1.GovernanceConfigMapName, area.EffectiveNamespace()).
+		WithLabels(labels).
+		WithOwnerReferences(areaOwnerReference(area)).
+		WithData(map[string]string{
+			mhstv1alpha1.GovernanceKeyArea:        area.Name,
+			mhstv1alpha1.GovernanceKeyBoardUsers:  oneALine(boardUsers),
+			mhstv1alpha1.GovernanceKeyBoardGroups: oneALine(boardGroups),
+			mhstv1alpha1.GovernanceKeyLeadUsers:   oneALine(leadUsers),
+			mhstv1alpha1.GovernanceKeyLeadGroups:  oneALine(leadGroups),
+		})
+}
+
+// oneALine sorts names and puts one on each line, so that the parameter
+// only changes when the people do.
+func oneALine(names []string) string {
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), "\n")
 }
 
 // syncLeadBinding binds the lead role to the leads, and deletes the binding
@@ -65,7 +125,9 @@ func (r *LocalAreaReconciler) removeGovernanceAccess(ctx context.Context, area *
 	reader := areaReaderName(area)
 	var errs []error
 	for _, obj := range []client.Object{
+		&rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaBoardRole)},
 		&rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaViewerRole)},
+		&corev1.ConfigMap{ObjectMeta: childMeta(area, mhstv1alpha1.GovernanceConfigMapName)},
 		&rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaLeadRole)},
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: reader}},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: reader}},
@@ -189,3 +251,11 @@ func governanceCondition(board []mhstv1alpha1.BoardMember) (metav1.ConditionStat
 			fmt.Sprintf("The governance board of %d members involves both health and education.", len(board))
 	}
 }
+
+// governanceParameter passes the events of the areas' mhst-governance
+// ConfigMaps only: the LocalArea controller puts one back when it is
+// changed or deleted, and must not wake for the coverage reports, which
+// carry the same area label and change with every allocation.
+var governanceParameter = predicate.NewPredicateFuncs(func(obj client.Object) bool {
+	return obj.GetLabels()[mhstv1alpha1.LabelConfigMap] == mhstv1alpha1.ConfigMapGovernance
+})

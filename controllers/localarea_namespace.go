@@ -60,7 +60,7 @@ func (r *LocalAreaReconciler) syncNamespace(ctx context.Context, area *mhstv1alp
 	if ns.DeletionTimestamp != nil {
 		return nil, errNamespaceTerminating
 	}
-	if ns.Annotations[annotationReleasedBy] == area.Name {
+	if ns.Annotations[annotationReleasedBy] != "" {
 		if err := r.adoptNamespace(ctx, area, ns); err != nil {
 			return nil, err
 		}
@@ -109,13 +109,22 @@ func claimNamespace(area *mhstv1alpha1.LocalArea, ns *corev1.Namespace) error {
 		return nil
 	case releasedBy != "":
 		return &namespaceConflict{fmt.Sprintf(
-			"namespace %s was released by LocalArea %s and only a LocalArea of that name adopts it; give this area another spec.namespace, or label the namespace %s=%s to hand it over",
-			ns.Name, releasedBy, mhstv1alpha1.LabelArea, area.Name)}
+			"namespace %s was released by LocalArea %s and only a LocalArea of that name adopts it; give this area another spec.namespace, or %s",
+			ns.Name, releasedBy, handOverAdvice(ns.Name, area.Name))}
 	default:
 		return &namespaceConflict{fmt.Sprintf(
-			"namespace %s already exists and is not managed by mhst-operator (it has no %s=%s label); give this area another spec.namespace, or label the namespace %s=%s to hand it over",
-			ns.Name, mhstv1alpha1.LabelArea, area.Name, mhstv1alpha1.LabelArea, area.Name)}
+			"namespace %s already exists and is not managed by mhst-operator (it has no %s=%s label); give this area another spec.namespace, or %s",
+			ns.Name, mhstv1alpha1.LabelArea, area.Name, handOverAdvice(ns.Name, area.Name))}
 	}
+}
+
+// handOverAdvice says how an existing namespace is given to an area: only a
+// cluster administrator (a hand-over group of the admission policy
+// mhst-area-label-owner) may label it, and the area then holds it but never
+// deletes it, since the operator did not create it.
+func handOverAdvice(namespace, area string) string {
+	return fmt.Sprintf("have a cluster administrator hand it over: kubectl label namespace %s %s=%s (docs/localarea.md, \"Handing over a namespace\")",
+		namespace, mhstv1alpha1.LabelArea, area)
 }
 
 // createNamespace creates the area's namespace, marked as created by the
@@ -147,11 +156,13 @@ func (r *LocalAreaReconciler) createNamespace(ctx context.Context, area *mhstv1a
 	return ns, nil
 }
 
-// adoptNamespace takes back a namespace this area released: it removes the
-// released-by mark (set by a merge patch, so only a merge patch removes it)
-// and labels the namespace as the area's again.
+// adoptNamespace takes back a namespace this area released, or one handed
+// over to it that another area had released: it removes the released-by
+// mark (set by a merge patch, so only a merge patch removes it) and labels
+// the namespace as the area's.
 func (r *LocalAreaReconciler) adoptNamespace(ctx context.Context, area *mhstv1alpha1.LocalArea, ns *corev1.Namespace) error {
 	patch := client.MergeFrom(ns.DeepCopy())
+	releasedBy := ns.Annotations[annotationReleasedBy]
 	delete(ns.Annotations, annotationReleasedBy)
 	if ns.Labels == nil {
 		ns.Labels = map[string]string{}
@@ -160,7 +171,7 @@ func (r *LocalAreaReconciler) adoptNamespace(ctx context.Context, area *mhstv1al
 	if err := r.Patch(ctx, ns, patch); err != nil {
 		return fmt.Errorf("adopt namespace %s: %w", ns.Name, err)
 	}
-	r.Recorder.Eventf(area, ns, corev1.EventTypeNormal, eventNamespaceAdopted, "Provision", "Adopted namespace %s, which a LocalArea of this name had released", ns.Name)
+	r.Recorder.Eventf(area, ns, corev1.EventTypeNormal, eventNamespaceAdopted, "Provision", "Adopted namespace %s, which LocalArea %s had released", ns.Name, releasedBy)
 	return nil
 }
 

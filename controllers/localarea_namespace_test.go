@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
@@ -65,7 +66,7 @@ func TestLocalAreaTwoAreasSameNamespace(t *testing.T) {
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "mhst-shared"}, &ns)).To(Succeed())
 	g.Expect(ns.Labels).To(HaveKeyWithValue(mhstv1alpha1.LabelArea, "shared-first"))
 	var viewer rbacv1.RoleBinding
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "mhst-shared", Name: areaViewerRole}, &viewer)).To(Succeed())
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "mhst-shared", Name: areaBoardRole}, &viewer)).To(Succeed())
 	for _, s := range viewer.Subjects {
 		g.Expect(s.Name).To(HavePrefix("shared-first-"))
 	}
@@ -138,7 +139,7 @@ func TestLocalAreaRetainKeepsNamespaceAndReadopts(t *testing.T) {
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: areaQuotaName}, &corev1.ResourceQuota{})).To(Succeed())
 	// Access goes with the area.
 	for _, obj := range []client.Object{
-		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: areaViewerRole}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: areaBoardRole}},
 		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: areaLeadRole}},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "mhst-area-retained-reader"}},
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "mhst-area-retained-reader"}},
@@ -160,7 +161,7 @@ func TestLocalAreaRetainKeepsNamespaceAndReadopts(t *testing.T) {
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: ns}, &namespace)).To(Succeed())
 	g.Expect(namespace.Labels).To(HaveKeyWithValue(mhstv1alpha1.LabelArea, "retained"))
 	g.Expect(namespace.Annotations).NotTo(HaveKey(annotationReleasedBy))
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: areaViewerRole}, &rbacv1.RoleBinding{})).To(Succeed())
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: areaBoardRole}, &rbacv1.RoleBinding{})).To(Succeed())
 	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(data), &corev1.ConfigMap{})).To(Succeed())
 	t.Cleanup(func() {
 		_ = k8sClient.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
@@ -175,8 +176,10 @@ func TestLocalAreaDeletePolicyDeletesOnlyItsOwnNamespace(t *testing.T) {
 	createArea(ctx, t, created)
 	waitAreaActive(ctx, t, "deleted")
 
-	// A namespace handed over by a person is kept even under Delete.
-	createNamespace(ctx, t, "handed-over", map[string]string{mhstv1alpha1.LabelArea: "adopter"})
+	// A namespace a cluster administrator handed over is kept even under
+	// Delete: the operator did not create it.
+	createNamespace(ctx, t, "handed-over", nil)
+	handOverNamespace(ctx, t, "handed-over", "adopter")
 	adopter := newTestArea("adopter")
 	adopter.Spec.Namespace = "handed-over"
 	adopter.Spec.DeletionPolicy = mhstv1alpha1.DeletionDelete
@@ -195,4 +198,40 @@ func TestLocalAreaDeletePolicyDeletesOnlyItsOwnNamespace(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(areaEvents(ctx, g, "adopter", eventNamespaceRetained)).NotTo(BeEmpty())
 	}, eventuallyTimeout, pollInterval).Should(Succeed())
+}
+
+// handOverNamespace does what docs/localarea.md tells a cluster
+// administrator to do to give an existing namespace to an area:
+// kubectl label namespace <namespace> mhst.io/area=<area>.
+func handOverNamespace(ctx context.Context, t *testing.T, namespace, area string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
+	patch := []byte(`{"metadata":{"labels":{"` + mhstv1alpha1.LabelArea + `":"` + area + `"}}}`)
+	if err := k8sClient.Patch(ctx, ns, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatalf("hand namespace %s over to %s: %v", namespace, area, err)
+	}
+}
+
+// releasedNamespace gives a namespace that no LocalArea holds any more,
+// with objects in it, the one way the shipped admission policies allow:
+// SupportTeams and SchoolCoverages are created only in an area's namespace,
+// so an area is created, fill puts the objects there, and the area is then
+// deleted with deletionPolicy Retain, which releases the namespace and
+// keeps everything in it.
+func releasedNamespace(ctx context.Context, t *testing.T, name string, fill func(namespace string)) {
+	t.Helper()
+	area := newTestArea(name)
+	area.Spec.Namespace = name
+	createArea(ctx, t, area)
+	waitAreaActive(ctx, t, name)
+	fill(name)
+	deleteArea(ctx, t, name)
+	NewWithT(t).Eventually(func(g Gomega) {
+		var ns corev1.Namespace
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, &ns)).To(Succeed())
+		g.Expect(ns.Labels).NotTo(HaveKey(mhstv1alpha1.LabelArea))
+	}, eventuallyTimeout, pollInterval).Should(Succeed())
+	t.Cleanup(func() {
+		_ = k8sClient.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	})
 }

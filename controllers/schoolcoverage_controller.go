@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,6 +48,8 @@ const maxConflictsInMessage = 10
 // its own. Only an allocation outside any area's namespace is Stalled.
 type SchoolCoverageReconciler struct {
 	client.Client
+	// Recorder emits the Events that record agreements given and withdrawn.
+	Recorder events.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=schoolcoverages,verbs=get;list;watch
@@ -84,6 +87,9 @@ func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := patchStatus(ctx, r.Client, &cov, before); err != nil {
 		return ctrl.Result{}, fmt.Errorf("record coverage %s: %w", req.NamespacedName, err)
 	}
+	// After the status is stored, so that a failed write records the
+	// change again on the retry rather than twice.
+	recordAgreementChange(r.Recorder, before, &cov)
 	return ctrl.Result{}, nil
 }
 

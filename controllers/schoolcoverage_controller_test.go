@@ -15,7 +15,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -417,14 +416,12 @@ func settledWrites(t *testing.T, namespaces ...string) int64 {
 
 func TestSchoolCoverageOutsideArea(t *testing.T) {
 	ctx := context.Background()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "coverage-no-area"}}
-	if err := k8sClient.Create(ctx, ns); err != nil {
-		t.Fatalf("create namespace: %v", err)
-	}
-	coverageTestAllocation(t, ns.Name, "stray", "team-north", true, schoolsOf(t, rutlandCode)[:2])
+	releasedNamespace(ctx, t, "coverage-no-area", func(ns string) {
+		coverageTestAllocation(t, ns, "stray", "team-north", true, schoolsOf(t, rutlandCode)[:2])
+	})
 	var cov mhstv1alpha1.SchoolCoverage
 	NewWithT(t).Eventually(func(g Gomega) {
-		g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns.Name, Name: "stray"}, &cov)).To(Succeed())
+		g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: "coverage-no-area", Name: "stray"}, &cov)).To(Succeed())
 		stalled := condition(&cov, mhstv1alpha1.ConditionStalled)
 		g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(stalled.Reason).To(Equal(mhstv1alpha1.ReasonNoLocalArea))

@@ -54,7 +54,7 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := NewSupportTeamReconciler(mgr).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("set up SupportTeam controller: %w", err)
 	}
-	if err := (&SchoolCoverageReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	if err := (&SchoolCoverageReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("schoolcoverage-controller")}).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
 	if err := NewCoverageReportReconciler(mgr.GetClient()).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {

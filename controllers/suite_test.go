@@ -11,8 +11,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -25,14 +23,17 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/localcluster"
-	"github.com/mhst-io/mhst-operator/internal/manifests"
+	"github.com/mhst-io/mhst-operator/internal/shipped"
 )
 
 // The integration tests of this package run against a real kube-apiserver
 // and etcd, with kube-controller-manager running only the garbage collector
 // and the namespace controller (so that owner references and namespace
 // deletion really take effect, while Deployment status stays what a test
-// writes). One operator runs for the whole package, as it would in a cluster.
+// writes). The configuration the operator ships is installed (its RBAC and
+// admission policies) and one operator runs for the whole package, as its
+// own ServiceAccount, as it would in a cluster: a verb missing from the
+// shipped RBAC, or a policy that blocks the operator, fails these tests.
 var (
 	cluster   *localcluster.Cluster
 	k8sClient client.Client
@@ -83,7 +84,7 @@ func runSuite(m *testing.M) int {
 	}
 
 	testCfg = testConfig()
-	stopManager, err := startOperator(ctx, cluster.Config, scheme, testCfg)
+	stopManager, err := startOperator(ctx, shipped.OperatorConfig(cluster.Config), scheme, testCfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start operator:", err)
 		return 1
@@ -210,17 +211,11 @@ const (
 	pollInterval      = 100 * time.Millisecond
 )
 
-// prepareCluster creates what an installation provides before the operator
-// starts: its own namespace.
+// prepareCluster installs what config/default ships (its namespace,
+// ServiceAccount, RBAC, area roles and admission policies) but the
+// Deployment: the suite runs the operator itself, as that ServiceAccount.
 func prepareCluster(ctx context.Context) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
-	if err := k8sClient.Create(ctx, ns); err != nil {
-		return fmt.Errorf("create operator namespace: %w", err)
-	}
-	if err := manifests.ApplyFiles(ctx, cluster.Config, "../config/rbac/area_roles.yaml"); err != nil {
-		return fmt.Errorf("install area roles: %w", err)
-	}
-	return nil
+	return shipped.Install(ctx, cluster.Config, "../config")
 }
 
 // quietPeriod is how long the operator must make no write to count as

@@ -408,20 +408,23 @@ func TestSupportTeamReadinessFromDeployment(t *testing.T) {
 func TestSupportTeamNoLocalArea(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "st-no-area"}}
-	g.Expect(k8sClient.Create(ctx, ns)).To(Succeed())
-	team := supportTeamTestTeam(t, ns.Name, "lost")
+	var team *mhstv1alpha1.SupportTeam
+	releasedNamespace(ctx, t, "st-no-area", func(ns string) {
+		team = supportTeamTestTeam(t, ns, "lost")
+		supportTeamDeployment(t, team)
+	})
 
-	team = supportTeamEventually(t, team, func(g Gomega, team *mhstv1alpha1.SupportTeam) {
+	supportTeamEventually(t, team, func(g Gomega, team *mhstv1alpha1.SupportTeam) {
 		ready := supportTeamCondition(team, mhstv1alpha1.ConditionReady)
 		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(ready.Reason).To(Equal(mhstv1alpha1.ReasonNoLocalArea))
 		g.Expect(supportTeamCondition(team, mhstv1alpha1.ConditionStalled).Status).To(Equal(metav1.ConditionTrue))
 	})
-	g.Expect(team.Status.Inventory).To(BeEmpty())
+	// The area was deleted with deletionPolicy Retain: what ran there is
+	// kept as it was, not pruned.
 	var deployments appsv1.DeploymentList
-	g.Expect(k8sClient.List(ctx, &deployments, client.InNamespace(ns.Name))).To(Succeed())
-	g.Expect(deployments.Items).To(BeEmpty(), "a team outside an area gets no service")
+	g.Expect(k8sClient.List(ctx, &deployments, client.InNamespace("st-no-area"))).To(Succeed())
+	g.Expect(deployments.Items).To(HaveLen(1), "a released namespace keeps the team's service")
 }
 
 func TestSupportTeamNoPractitionersInPost(t *testing.T) {

@@ -65,6 +65,7 @@ prepare_configured_cluster() {
     exit 1
   fi
   say "running against the configured cluster: context $context, server $server"
+  say "the operator uses this kubeconfig's credentials, not the shipped ServiceAccount (make deploy installs it as that ServiceAccount)"
   say "installing the CRDs and the area ClusterRoles"
   "$KUBECTL" apply --server-side --force-conflicts -f config/crd/bases
   "$KUBECTL" apply --server-side --force-conflicts -f config/rbac/area_roles.yaml

@@ -104,4 +104,32 @@ const (
 	ConfigMapTeamConfiguration = "team-configuration"
 	// ConfigMapCoverageReport labels an area's or the nation's coverage report.
 	ConfigMapCoverageReport = "coverage-report"
+	// ConfigMapGovernance labels the parameter of the admission policy
+	// mhst-board-agreement in an area's namespace (GovernanceConfigMapName).
+	ConfigMapGovernance = "governance"
 )
+
+// The parameter of the admission policy mhst-board-agreement: who is on an
+// area's board and who leads it, kept current by the operator from
+// spec.governance in every area's namespace. Each key holds one name a
+// line.
+const (
+	// GovernanceConfigMapName is the ConfigMap's name.
+	GovernanceConfigMapName = "mhst-governance"
+	// GovernanceKeyArea holds the LocalArea's name.
+	GovernanceKeyArea = "area"
+	// GovernanceKeyBoardUsers and GovernanceKeyBoardGroups hold the board's
+	// Users and Groups.
+	GovernanceKeyBoardUsers  = "boardUsers"
+	GovernanceKeyBoardGroups = "boardGroups"
+	// GovernanceKeyLeadUsers and GovernanceKeyLeadGroups hold the leads'.
+	GovernanceKeyLeadUsers  = "leadUsers"
+	GovernanceKeyLeadGroups = "leadGroups"
+)
+
+// AnnotationAgreementChangedBy names whoever last set, changed or removed a
+// SchoolCoverage's spec.agreement. The admission policy
+// mhst-board-agreement makes anyone but a trusted applier write their own
+// user name there in the same request; the operator's AgreementRecorded and
+// AgreementWithdrawn Events quote it.
+const AnnotationAgreementChangedBy = "mhst.io/agreement-changed-by"

@@ -71,6 +71,7 @@ type Subject struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[^\r\n]+$`
 	Name string `json:"name"`
 }
 
@@ -85,6 +86,7 @@ type BoardMember struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[^\r\n]+$`
 	Name string `json:"name"`
 	// sector is the part of local life the member represents: Health (the
 	// NHS, CAMHS, the integrated care board), Education (schools, colleges),

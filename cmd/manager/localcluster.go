@@ -6,27 +6,31 @@ import (
 	"os"
 	"path/filepath"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/mhst-io/mhst-operator/internal/localcluster"
-	"github.com/mhst-io/mhst-operator/internal/manifests"
+	"github.com/mhst-io/mhst-operator/internal/shipped"
 )
 
 // startLocalCluster brings up the embedded control plane: etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler and kwok with a few
 // simulated nodes, so that the teams' Deployments are scheduled and become
-// Available as on a real cluster. It installs the CRDs and the ClusterRoles
-// the operator ships, creates the operator's namespace, and tells the user
-// how to reach the cluster. The returned function stops every process.
+// Available as on a real cluster. It installs what config/default installs
+// (CRDs, the operator's namespace, ServiceAccount and RBAC, the area roles,
+// the admission policies) but the Deployment, and returns a configuration
+// that acts as the operator's ServiceAccount: the operator runs with the
+// permissions it ships with, never as the cluster administrator. The user's
+// kubeconfig is the administrator's. The returned function stops every
+// process.
 func startLocalCluster(ctx context.Context, f flags) (*rest.Config, func(), error) {
 	log := ctrl.Log.WithName("local-cluster")
 	dir, err := filepath.Abs(f.localClusterDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("local cluster directory: %w", err)
+	}
+	if f.operatorNamespace != shipped.Namespace {
+		return nil, nil, fmt.Errorf("the embedded cluster installs config/default, whose operator runs in namespace %s, not %s: drop --operator-namespace", shipped.Namespace, f.operatorNamespace)
 	}
 	log.Info("starting an embedded local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)", "dir", dir)
 	cluster, err := localcluster.Start(ctx, localcluster.Options{
@@ -45,27 +49,12 @@ func startLocalCluster(ctx context.Context, f flags) (*rest.Config, func(), erro
 			log.Error(err, "stop local cluster")
 		}
 	}
-	if err := prepareLocalCluster(ctx, cluster.Config, f.operatorNamespace); err != nil {
+	log.Info("installing config/default (CRDs, RBAC, area roles, admission policies) but the operator's Deployment")
+	if err := shipped.Install(ctx, cluster.Config, "config"); err != nil {
 		stop()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("install the shipped configuration: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "\nThe local cluster is up. In another terminal:\n\n  export KUBECONFIG=%s\n  kubectl get mhst -A\n\nCtrl-C stops the operator and the cluster.\n\n", cluster.KubeconfigPath)
-	return cluster.Config, stop, nil
-}
-
-// prepareLocalCluster does what an installation does before the operator
-// runs: the operator's namespace and the area ClusterRoles it binds.
-func prepareLocalCluster(ctx context.Context, cfg *rest.Config, namespace string) error {
-	clientset, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("client: %w", err)
-	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
-	if _, err := clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create namespace %s: %w", namespace, err)
-	}
-	if err := manifests.ApplyFiles(ctx, cfg, "config/rbac/area_roles.yaml"); err != nil {
-		return fmt.Errorf("install area roles: %w", err)
-	}
-	return nil
+	log.Info("the operator runs as its ServiceAccount, with the shipped RBAC and admission policies", "user", shipped.OperatorUser)
+	fmt.Fprintf(os.Stderr, "\nThe local cluster is up. In another terminal:\n\n  export KUBECONFIG=%s\n  kubectl get mhst -A\n\nThat kubeconfig is the cluster administrator's; the operator runs as %s.\nCtrl-C stops the operator and the cluster.\n\n", cluster.KubeconfigPath, shipped.OperatorUser)
+	return shipped.OperatorConfig(cluster.Config), stop, nil
 }

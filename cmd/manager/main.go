@@ -154,6 +154,9 @@ func clusterConfig(ctx context.Context, f flags) (*rest.Config, func(), error) {
 	if err := reachable(cfg); err != nil {
 		return nil, nil, fmt.Errorf("the configured cluster at %s cannot be reached: %w; fix the kubeconfig, or run LOCAL_CLUSTER=true make run for an embedded local cluster", cfg.Host, err)
 	}
+	// In a pod this is the ServiceAccount the Deployment names; outside one
+	// it is whoever the kubeconfig says, which the log should make plain.
+	ctrl.Log.Info("running against the configured cluster with the credentials of the current kubeconfig (or the pod's ServiceAccount)", "host", cfg.Host, "impersonate", cfg.Impersonate.UserName)
 	return cfg, func() {}, nil
 }
 

@@ -46,7 +46,7 @@ type config struct {
 	timeout   time.Duration
 	manager   string
 	crdDir    string
-	areaRoles string
+	configDir string
 	out       string
 	logDir    string
 	replicas  int32
@@ -70,7 +70,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&cfg.timeout, "timeout", 20*time.Minute, "Longest wait for a rollout to converge.")
 	flag.StringVar(&cfg.manager, "manager", "bin/manager", "The operator's binary.")
 	flag.StringVar(&cfg.crdDir, "crds", "config/crd/bases", "Directory of the CRDs.")
-	flag.StringVar(&cfg.areaRoles, "area-roles", "config/rbac/area_roles.yaml", "The ClusterRoles the operator binds in areas.")
+	flag.StringVar(&cfg.configDir, "config", "config", "The repository's config directory; config/default is installed but the operator's Deployment.")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks.md", "Where to write the results (empty: only print them).")
 	flag.StringVar(&cfg.logDir, "log-dir", "bin", "Where to keep the operator's log when a scale fails.")
 	flag.IntVar(&replicas, "replicas", 1, "Replicas of every team's service.")

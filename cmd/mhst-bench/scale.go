@@ -8,9 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -18,7 +15,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/localcluster"
-	"github.com/mhst-io/mhst-operator/internal/manifests"
+	"github.com/mhst-io/mhst-operator/internal/shipped"
 	"github.com/mhst-io/mhst-operator/internal/rollout"
 	"github.com/mhst-io/mhst-operator/internal/rollout/converge"
 	"github.com/mhst-io/mhst-operator/internal/rollout/operatorproc"
@@ -91,11 +88,15 @@ func runScale(ctx context.Context, cfg config, areas []rollout.Area) (res result
 	if res.APIServerVersion, err = apiServerVersion(cluster); err != nil {
 		return res, err
 	}
-	if err := prepareCluster(ctx, cluster, c, cfg); err != nil {
+	if err := prepareCluster(ctx, cluster, cfg); err != nil {
+		return res, err
+	}
+	operatorKubeconfig, err := shipped.WriteOperatorKubeconfig(cluster.Config, filepath.Join(dir, "operator.kubeconfig"))
+	if err != nil {
 		return res, err
 	}
 	op, err := operatorproc.Start(ctx, operatorproc.Options{
-		Binary: cfg.manager, Kubeconfig: cluster.KubeconfigPath, LogFile: filepath.Join(dir, "operator.log"),
+		Binary: cfg.manager, Kubeconfig: operatorKubeconfig, LogFile: filepath.Join(dir, "operator.log"),
 		Args: append([]string{"--operator-namespace=" + operatorNamespace}, cfg.operatorArgs...),
 	})
 	if err != nil {
@@ -139,15 +140,12 @@ func nodesFor(teams int, replicas int32) int {
 
 const operatorNamespace = "mhst-system"
 
-// prepareCluster installs what the operator expects to find: its
-// namespace and the ClusterRoles it binds in areas.
-func prepareCluster(ctx context.Context, cluster *localcluster.Cluster, c client.Client, cfg config) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
-	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create %s: %w", operatorNamespace, err)
-	}
-	if err := manifests.ApplyFiles(ctx, cluster.Config, cfg.areaRoles); err != nil {
-		return fmt.Errorf("apply area roles: %w", err)
+// prepareCluster installs what config/default ships but the operator's
+// Deployment: the benchmark runs the operator's binary itself, as the
+// shipped ServiceAccount, under the shipped RBAC and admission policies.
+func prepareCluster(ctx context.Context, cluster *localcluster.Cluster, cfg config) error {
+	if err := shipped.Install(ctx, cluster.Config, cfg.configDir); err != nil {
+		return fmt.Errorf("install the shipped configuration: %w", err)
 	}
 	return nil
 }

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -33,7 +32,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/localcluster"
-	"github.com/mhst-io/mhst-operator/internal/manifests"
+	"github.com/mhst-io/mhst-operator/internal/shipped"
 	"github.com/mhst-io/mhst-operator/internal/register"
 	"github.com/mhst-io/mhst-operator/internal/rollout"
 	"github.com/mhst-io/mhst-operator/internal/rollout/converge"
@@ -154,10 +153,13 @@ type env struct {
 	cluster *localcluster.Cluster
 	client  client.Client
 	ctx     context.Context
+	// operatorKubeconfig acts as the operator's ServiceAccount.
+	operatorKubeconfig string
 }
 
 // newEnv starts a control plane that runs Deployments on simulated nodes,
-// and installs what the operator expects: its namespace and the area roles.
+// and installs what config/default ships but the operator's Deployment: the
+// test runs the operator's binary itself, as the shipped ServiceAccount.
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
@@ -183,10 +185,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, cluster: cluster, client: c, ctx: ctx}
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
+	if err := shipped.Install(ctx, cluster.Config, filepath.Join(repoRoot, "config")); err != nil {
 		t.Fatal(err)
 	}
-	if err := manifests.ApplyFiles(ctx, cluster.Config, filepath.Join(repoRoot, "config", "rbac", "area_roles.yaml")); err != nil {
+	if e.operatorKubeconfig, err = shipped.WriteOperatorKubeconfig(cluster.Config, filepath.Join(cluster.Dir(), "operator.kubeconfig")); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -199,7 +201,7 @@ func (e *env) startOperator(name string, args ...string) *operatorproc.Process {
 	e.t.Helper()
 	logFile := filepath.Join(e.cluster.Dir(), name+".log")
 	op, err := operatorproc.Start(e.ctx, operatorproc.Options{
-		Binary: managerBinary, Kubeconfig: e.cluster.KubeconfigPath, LogFile: logFile,
+		Binary: managerBinary, Kubeconfig: e.operatorKubeconfig, LogFile: logFile,
 		Args: append([]string{"--operator-namespace=" + operatorNamespace}, args...),
 	})
 	if err != nil {

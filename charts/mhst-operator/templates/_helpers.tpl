@@ -40,3 +40,11 @@ system:serviceaccount:{{ .Release.Namespace }}:{{ include "mhst-operator.fullnam
 {{- define "mhst-operator.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+{{/*
+celList renders a list of strings as a CEL list literal: ['a', 'b']. The
+values schema keeps quotes and backslashes out of its items.
+*/}}
+{{- define "mhst-operator.celList" -}}
+[{{- range $i, $v := . }}{{ if $i }}, {{ end }}'{{ $v }}'{{- end }}]
+{{- end -}}
