@@ -5,7 +5,7 @@
 // Render lays the base out on an in-memory filesystem, generates a per-team
 // overlay on top of it (namespace, "<team>-" name prefix, labels, the team's
 // configuration ConfigMap, image, replicas, port, resources, the
-// NetworkPolicy's peers) and builds it with kustomize's krusty. It never runs
+// NetworkPolicy's peers, no service account token) and builds it with kustomize's krusty. It never runs
 // a kustomize binary and never touches the cluster: applying the result is
 // the SupportTeam controller's job.
 //
