@@ -220,7 +220,7 @@ func serviceAccountTokens(object string, pod *corev1.PodSpec) *RejectedError {
 // blueprints that bring no ServiceAccount. Any other name is another team's
 // identity, or one an area admin granted rights to.
 func teamServiceAccount(object string, pod *corev1.PodSpec, serviceAccounts []string) *RejectedError {
-	//nolint:staticcheck // the deprecated field is checked on purpose: the API server still honours it
+	// serviceAccount is deprecated, but the API server still honours it.
 	if deprecated := pod.DeprecatedServiceAccount; deprecated != "" && deprecated != pod.ServiceAccountName {
 		return &RejectedError{Object: object, Field: podSpecField + ".serviceAccount", Reason: fmt.Sprintf(
 			"the deprecated serviceAccount %q differs from serviceAccountName %q; remove it and use serviceAccountName",
@@ -312,7 +312,7 @@ func noExternalAddresses(object string, s *corev1.Service) *RejectedError {
 	}{
 		{"spec.externalIPs", len(s.Spec.ExternalIPs) > 0},
 		{"spec.externalName", s.Spec.ExternalName != ""},
-		//nolint:staticcheck // the deprecated field is checked on purpose: the API server still honours it
+		// loadBalancerIP is deprecated, but the API server still honours it.
 		{"spec.loadBalancerIP", s.Spec.LoadBalancerIP != ""},
 		{"spec.loadBalancerSourceRanges", len(s.Spec.LoadBalancerSourceRanges) > 0},
 		{"spec.healthCheckNodePort", s.Spec.HealthCheckNodePort != 0},
