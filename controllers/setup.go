@@ -29,6 +29,10 @@ type Config struct {
 	// covered that the national report measures against; 0 means 100, the
 	// national ambition.
 	NationalCoverageTarget int32
+	// AllowedPriorityClasses are the PriorityClasses a team's pods may
+	// name (--allowed-priority-classes). Empty allows none: a blueprint
+	// naming any priority class is refused.
+	AllowedPriorityClasses []string
 }
 
 // TenancyDefaults are applied to every area unless its spec overrides them.
@@ -51,7 +55,7 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := NewLocalAreaReconciler(mgr, cfg.Tenancy).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	if err := NewSupportTeamReconciler(mgr).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	if err := NewSupportTeamReconciler(mgr, cfg.AllowedPriorityClasses).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("set up SupportTeam controller: %w", err)
 	}
 	if err := (&SchoolCoverageReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("schoolcoverage-controller")}).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {

@@ -43,6 +43,9 @@ type SupportTeamReconciler struct {
 	APIReader client.Reader
 	// Recorder emits the team's Events.
 	Recorder events.EventRecorder
+	// AllowedPriorityClasses are the PriorityClasses a team's pods may
+	// name; a render naming another is refused (BlueprintRejected).
+	AllowedPriorityClasses []string
 
 	renders renderMemo
 }
@@ -148,6 +151,7 @@ func (r *SupportTeamReconciler) deployService(ctx context.Context, team *mhstv1a
 		return deployOutcome{name: previous, blocked: blocked(progressing(mhstv1alpha1.ReasonApplyFailed, err.Error())), err: err}
 	}
 	if refused != nil {
+		r.announceRefusal(team, *refused)
 		return deployOutcome{name: previous, blocked: refused}
 	}
 	if err := r.applyService(ctx, team, out.Objects); err != nil {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -32,7 +34,13 @@ func (r *SupportTeamReconciler) render(ctx context.Context, team *mhstv1alpha1.S
 		Wave:             area.Spec.Wave,
 		Spec:             team.Spec,
 		AllowIngressFrom: area.Spec.Tenancy.AllowIngressFrom,
-		CustomFiles:      files,
+		// The LocalArea has no egress allowlist yet
+		// (spec.tenancy.allowEgressTo is to come): until it has, a team's
+		// NetworkPolicies may allow egress to the team's own namespace and
+		// the cluster DNS only.
+		AllowEgressTo:          nil,
+		AllowedPriorityClasses: r.AllowedPriorityClasses,
+		CustomFiles:            files,
 	})
 	if err != nil {
 		return nil, renderRefusal(err), nil
@@ -53,6 +61,39 @@ func renderRefusal(err error) *readiness {
 	default:
 		return blocked(stalled(mhstv1alpha1.ReasonRenderFailed, err.Error()))
 	}
+}
+
+// announceRefusal emits a Warning Event when a render is refused for a
+// reason the team did not report before: the Ready condition keeps the
+// message, the Event makes it show in kubectl get events and alerting. A
+// team refused again for the same reason (every later reconcile) emits
+// nothing more.
+func (r *SupportTeamReconciler) announceRefusal(team *mhstv1alpha1.SupportTeam, refused readiness) {
+	if refused.reason != mhstv1alpha1.ReasonBlueprintRejected && refused.reason != mhstv1alpha1.ReasonBlueprintInvalid {
+		return
+	}
+	if previous := meta.FindStatusCondition(team.Status.Conditions, mhstv1alpha1.ConditionReady); previous != nil &&
+		previous.Reason == refused.reason && previous.Message == refused.message {
+		return
+	}
+	r.Recorder.Eventf(team, nil, corev1.EventTypeWarning, refused.reason, "Render", "%s", eventNote(refused.message))
+}
+
+// eventNoteLimit is the longest note the API server accepts in an Event.
+const eventNoteLimit = 1024
+
+// eventNote shortens a message to fit an Event's note, at a character
+// boundary; the Ready condition keeps the whole message.
+func eventNote(message string) string {
+	if len(message) <= eventNoteLimit {
+		return message
+	}
+	const more = "... (the team's Ready condition has the whole message)"
+	cut := eventNoteLimit - len(more)
+	for cut > 0 && !utf8.RuneStart(message[cut]) {
+		cut--
+	}
+	return message[:cut] + more
 }
 
 // blueprintFiles returns the files of the team's custom blueprint, or nil

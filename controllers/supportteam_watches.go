@@ -21,12 +21,14 @@ import (
 )
 
 // NewSupportTeamReconciler returns a SupportTeamReconciler that reads from
-// mgr's cache and writes through its client.
-func NewSupportTeamReconciler(mgr ctrl.Manager) *SupportTeamReconciler {
+// mgr's cache and writes through its client, and lets teams' pods use the
+// allowed priority classes only.
+func NewSupportTeamReconciler(mgr ctrl.Manager, allowedPriorityClasses []string) *SupportTeamReconciler {
 	return &SupportTeamReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("supportteam-controller"),
+		Client:                 mgr.GetClient(),
+		APIReader:              mgr.GetAPIReader(),
+		Recorder:               mgr.GetEventRecorder("supportteam-controller"),
+		AllowedPriorityClasses: allowedPriorityClasses,
 	}
 }
 

@@ -12,11 +12,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -40,6 +43,7 @@ type flags struct {
 	maxConcurrentReconciles int
 	restrictEgress          bool
 	nationalCoverageTarget  int
+	allowedPriorityClasses  string
 	localCluster            string
 	localClusterDir         string
 	localClusterNodes       int
@@ -59,6 +63,7 @@ func parseFlags() (flags, zap.Options) {
 	// controller-runtime default) serialises a national rollout.
 	flag.IntVar(&f.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Workers per controller.")
 	flag.BoolVar(&f.restrictEgress, "restrict-egress", false, "Limit the egress of every area's pods to their own namespace and the cluster DNS.")
+	flag.StringVar(&f.allowedPriorityClasses, "allowed-priority-classes", "", "Comma-separated PriorityClasses that teams' pods may name in priorityClassName (default: none; a blueprint naming one is refused).")
 	flag.IntVar(&f.nationalCoverageTarget, "national-coverage-target", 100, "National target, in percent of pupils covered, that the national coverage report measures against.")
 	flag.StringVar(&f.localCluster, "local-cluster", "false", "Run on an embedded local control plane: true, false, or auto (when no kubeconfig is configured).")
 	flag.StringVar(&f.localClusterDir, "local-cluster-dir", "bin/local-cluster", "Where the embedded control plane writes its kubeconfig and logs.")
@@ -81,6 +86,10 @@ func main() {
 func run(f flags) error {
 	if f.nationalCoverageTarget < 0 || f.nationalCoverageTarget > 100 {
 		return fmt.Errorf("--national-coverage-target must be a percent from 0 to 100, not %d", f.nationalCoverageTarget)
+	}
+	allowedPriorityClasses, err := parsePriorityClasses(f.allowedPriorityClasses)
+	if err != nil {
+		return fmt.Errorf("--allowed-priority-classes: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
 	cfg, stopCluster, err := clusterConfig(ctx, f)
@@ -117,6 +126,7 @@ func run(f flags) error {
 		Tenancy:                 tenancy(f),
 		MaxConcurrentReconciles: f.maxConcurrentReconciles,
 		NationalCoverageTarget:  int32(f.nationalCoverageTarget),
+		AllowedPriorityClasses:  allowedPriorityClasses,
 	}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
@@ -128,6 +138,27 @@ func run(f flags) error {
 	}
 	ctrl.Log.Info("starting the operator", "operatorNamespace", f.operatorNamespace, "leaderElection", f.leaderElect)
 	return mgr.Start(ctx)
+}
+
+// parsePriorityClasses reads the comma-separated PriorityClass names of
+// --allowed-priority-classes. Spaces around a name are ignored, and so is
+// an empty list; a name that cannot be a PriorityClass's is an error, so
+// that a typo does not silently allow nothing.
+func parsePriorityClasses(list string) ([]string, error) {
+	var names []string
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+			return nil, fmt.Errorf("%q is not a PriorityClass name: %s", name, strings.Join(errs, "; "))
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }
 
 func tenancy(f flags) controllers.TenancyDefaults {

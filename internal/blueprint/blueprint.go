@@ -5,13 +5,18 @@
 // Render lays the base out on an in-memory filesystem, generates a per-team
 // overlay on top of it (namespace, "<team>-" name prefix, labels, the team's
 // configuration ConfigMap, image, replicas, port, resources, the
-// NetworkPolicy's peers) and builds it with kustomize's krusty. It never runs
+// NetworkPolicy's peers, no service account token) and builds it with kustomize's krusty. It never runs
 // a kustomize binary and never touches the cluster: applying the result is
 // the SupportTeam controller's job.
 //
 // The result is then validated so that a blueprint author cannot escalate:
-// only the kinds of AllowedKinds, only in the team's namespace, and exactly
-// one Deployment (the one the operator reports the service from).
+// only the kinds of AllowedKinds, only in the team's namespace, exactly one
+// Deployment (the one the operator reports the service from), and nothing
+// that breaks the area's isolation (isolation.go): no Service reachable from
+// outside the cluster, no selector beyond the team's own pods, no network
+// peer the area's policies deny, no host namespaces, ports or paths, no
+// other ServiceAccount and no token, no priority class outside an
+// allowlist.
 //
 // Render is deterministic: the same Input gives the same objects in the same
 // order, so applying its output again changes nothing.
@@ -24,6 +29,7 @@ import (
 	"strings"
 	"sync"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -58,8 +64,19 @@ type Input struct {
 	// defaults, so an undefaulted spec renders like a defaulted one.
 	Spec mhstv1alpha1.SupportTeamSpec
 	// AllowIngressFrom are the LocalArea's spec.tenancy.allowIngressFrom
-	// namespace selectors, admitted by the team's NetworkPolicy.
+	// namespace selectors, admitted by the team's NetworkPolicy. A team's
+	// NetworkPolicies may admit ingress from these namespaces and from the
+	// team's own namespace, and from nowhere else.
 	AllowIngressFrom []metav1.LabelSelector
+	// AllowEgressTo are the egress peers the area allows beyond the team's
+	// own namespace and the cluster DNS. A team's NetworkPolicies may allow
+	// egress to a peer only if it is equal to one of these, selects pods of
+	// the team's own namespace, or is the cluster DNS.
+	AllowEgressTo []networkingv1.NetworkPolicyPeer
+	// AllowedPriorityClasses are the PriorityClasses the team's pods may
+	// name in priorityClassName (the operator's --allowed-priority-classes).
+	// Empty allows none: a priority class lets pods preempt other tenants'.
+	AllowedPriorityClasses []string
 	// CustomFiles are the files of a custom blueprint (the data of the
 	// ConfigMap named by spec.blueprint), keyed by file name. Nil selects the
 	// built-in blueprint.
@@ -95,7 +112,8 @@ func build(fSys filesys.FileSystem) (resmap.ResMap, error) {
 // It returns an *InvalidError when the blueprint does not build (no
 // kustomization.yaml, bad YAML, a missing file, a reference outside the
 // blueprint's own files) and a *RejectedError when it builds into something
-// a team may not have (see AllowedKinds); in both cases nothing is returned
+// a team may not have (see AllowedKinds and isolation.go); in both cases
+// nothing is returned
 // to apply, so the running service is left as it was.
 func Render(in Input) (*Output, error) {
 	if err := checkInput(in); err != nil {
@@ -109,7 +127,7 @@ func Render(in Input) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, &InvalidError{Err: err})
 	}
-	out, err := toOutput(resources, in.Namespace)
+	out, err := toOutput(resources, in)
 	if err != nil {
 		return nil, fmt.Errorf("render team %s/%s: %w", in.Namespace, in.TeamName, err)
 	}
@@ -163,7 +181,7 @@ func layOut(in Input) (filesys.FileSystem, error) {
 }
 
 // toOutput converts kustomize's resources, validates them and sorts them.
-func toOutput(resources resmap.ResMap, namespace string) (*Output, error) {
+func toOutput(resources resmap.ResMap, in Input) (*Output, error) {
 	objects := make([]*unstructured.Unstructured, 0, resources.Size())
 	for _, r := range resources.Resources() {
 		m, err := r.Map()
@@ -173,7 +191,7 @@ func toOutput(resources resmap.ResMap, namespace string) (*Output, error) {
 		objects = append(objects, &unstructured.Unstructured{Object: m})
 	}
 	sortObjects(objects)
-	if err := validate(objects, namespace); err != nil {
+	if err := validate(objects, in); err != nil {
 		return nil, err
 	}
 	return &Output{Objects: objects, DeploymentName: deploymentName(objects)}, nil

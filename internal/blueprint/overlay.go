@@ -83,24 +83,71 @@ func overlayKustomization(in Input, builtin bool) (*types.Kustomization, error) 
 	return k, nil
 }
 
-// teamLabels are the labels of every object. Area, team and managed-by are
-// also put on pods and selectors, so that the team's selectors are unique
-// in the namespace; they never change for a team, which matters because a
+// teamLabels are the labels of every object. Area, team and managed-by
+// (selectorLabels) are also put on pods and on the selectors listed in
+// teamSelectorFields, so that the team's selectors are unique in the
+// namespace; they never change for a team, which matters because a
 // Deployment's selector is immutable. The wave can change, so it is on the
 // objects only, where changing it neither breaks the selector nor rolls the
 // pods.
 func teamLabels(in Input) []types.Label {
 	return []types.Label{
 		{
-			Pairs: map[string]string{
-				mhstv1alpha1.LabelArea:      in.AreaName,
-				mhstv1alpha1.LabelTeam:      in.TeamName,
-				mhstv1alpha1.LabelManagedBy: mhstv1alpha1.ManagedByValue,
-			},
-			IncludeSelectors: true,
+			Pairs:            selectorLabels(in),
+			IncludeTemplates: true,
+			FieldSpecs:       teamSelectorFields,
 		},
 		{Pairs: map[string]string{mhstv1alpha1.LabelWave: strconv.Itoa(int(in.Wave))}},
 	}
+}
+
+// selectorLabels are the labels that tell the team's pods from every other
+// pod of the namespace. The overlay puts them on the team's pods and
+// selectors; validation requires them on the selectors that must select
+// the team's pods only.
+func selectorLabels(in Input) map[string]string {
+	return map[string]string{
+		mhstv1alpha1.LabelArea:      in.AreaName,
+		mhstv1alpha1.LabelTeam:      in.TeamName,
+		mhstv1alpha1.LabelManagedBy: mhstv1alpha1.ManagedByValue,
+	}
+}
+
+// teamSelectorFields are the selectors the team's labels are added to.
+//
+// They are listed here instead of taken from kustomize's includeSelectors,
+// which differs on two points that matter for isolation:
+//
+//   - includeSelectors adds the labels to a NetworkPolicy's podSelector and
+//     a PodDisruptionBudget's selector only when they already have
+//     matchLabels, so an empty selector ({}, or matchExpressions only)
+//     would go on selecting every pod of the namespace, other teams'
+//     included. Here they are created ("create: true"): the overlay ADDS
+//     the team's labels to empty selectors, and a blueprint's "podSelector:
+//     {}" means "all of this team's pods". Validation then refuses any such
+//     selector without them (see policySelectsTeam), which only a broken
+//     overlay could render.
+//   - includeSelectors also adds them to the podSelectors of NetworkPolicy
+//     peers (spec.ingress[].from[], spec.egress[].to[]). A peer that pairs
+//     a podSelector with a namespaceSelector selects pods of other
+//     namespaces, which never carry the team's labels: the cluster DNS
+//     peer, or a peer the area allows, would select nothing. Peers are
+//     therefore left as written. A peer without a namespaceSelector selects
+//     pods of the team's namespace, which the area admits anyway.
+//
+// The Deployment's own selector, the Service's selector and the pod
+// (anti-)affinity and topology spread selectors are as kustomize's
+// includeSelectors has them.
+var teamSelectorFields = []types.FieldSpec{
+	{Gvk: resid.Gvk{Group: "apps", Kind: "Deployment"}, Path: "spec/selector/matchLabels", CreateIfNotPresent: true},
+	{Gvk: resid.Gvk{Group: "apps", Kind: "Deployment"}, Path: "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels"},
+	{Gvk: resid.Gvk{Group: "apps", Kind: "Deployment"}, Path: "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels"},
+	{Gvk: resid.Gvk{Group: "apps", Kind: "Deployment"}, Path: "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels"},
+	{Gvk: resid.Gvk{Group: "apps", Kind: "Deployment"}, Path: "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels"},
+	{Gvk: resid.Gvk{Group: "apps", Kind: "Deployment"}, Path: "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels"},
+	{Gvk: resid.Gvk{Version: "v1", Kind: "Service"}, Path: "spec/selector", CreateIfNotPresent: true},
+	{Gvk: resid.Gvk{Group: "policy", Kind: "PodDisruptionBudget"}, Path: "spec/selector/matchLabels", CreateIfNotPresent: true},
+	{Gvk: resid.Gvk{Group: "networking.k8s.io", Kind: "NetworkPolicy"}, Path: "spec/podSelector/matchLabels", CreateIfNotPresent: true},
 }
 
 // namespaceTransformer puts objects without a namespace in the team's.
@@ -129,7 +176,8 @@ func literals(config map[string]string) []string {
 }
 
 // deploymentPatch sets what spec.service says on every Deployment of the
-// blueprint (validation later insists there is exactly one).
+// blueprint (validation later insists there is exactly one), and turns the
+// pods' service account token off.
 func deploymentPatch(s mhstv1alpha1.SupportTeamSpec) (string, error) {
 	container := map[string]any{
 		"name":  serviceContainer,
@@ -158,7 +206,14 @@ func deploymentPatch(s mhstv1alpha1.SupportTeamSpec) (string, error) {
 		"metadata":   map[string]any{"name": "ignored"},
 		"spec": map[string]any{
 			"replicas": replicas(s),
-			"template": map[string]any{"spec": map[string]any{"containers": []any{container}}},
+			"template": map[string]any{"spec": map[string]any{
+				// The team's service talks to no Kubernetes API, so its pods
+				// get no token, whatever the blueprint says: the pod's
+				// setting wins over its ServiceAccount's. Validation checks
+				// it (see serviceAccountTokens).
+				"automountServiceAccountToken": false,
+				"containers":                   []any{container},
+			}},
 		},
 	}
 	return marshalPatch(patch)
@@ -191,9 +246,12 @@ func networkPolicyPatch(in Input) (string, error) {
 // ownNamespacePeer selects the team's namespace by the label the API server
 // sets on every namespace, which nobody can forge on another one.
 func ownNamespacePeer(namespace string) map[string]any {
-	return map[string]any{"namespaceSelector": metav1.LabelSelector{
-		MatchLabels: map[string]string{corev1.LabelMetadataName: namespace},
-	}}
+	return map[string]any{"namespaceSelector": ownNamespaceSelector(namespace)}
+}
+
+// ownNamespaceSelector selects the team's namespace and no other.
+func ownNamespaceSelector(namespace string) metav1.LabelSelector {
+	return metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: namespace}}
 }
 
 func toMap(v any) (map[string]any, error) {

@@ -20,15 +20,23 @@ type RejectedError struct {
 	// "Kind name" when it has no namespace); empty when the problem is
 	// what the render lacks rather than an object in it.
 	Object string
-	// Reason says why it is refused.
+	// Field is the JSON path of the offending field in Object, such as
+	// "spec.template.spec.hostNetwork"; empty when the object as a whole
+	// is refused (its kind, for example).
+	Field string
+	// Reason says why it is refused and what to change.
 	Reason string
 }
 
 func (e *RejectedError) Error() string {
-	if e.Object == "" {
+	switch {
+	case e.Object == "":
 		return "blueprint rejected: " + e.Reason
+	case e.Field == "":
+		return e.Object + " is not allowed: " + e.Reason
+	default:
+		return e.Object + " is not allowed: " + e.Field + ": " + e.Reason
 	}
-	return e.Object + " is not allowed: " + e.Reason
 }
 
 // InvalidError is returned when a blueprint does not build: no
@@ -73,8 +81,18 @@ func AllowedKinds() []schema.GroupVersionKind {
 var deploymentKind = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 
 // validate checks a sorted render and returns a *RejectedError for the first
-// object that may not be applied, or if there is not exactly one Deployment.
-func validate(objects []*unstructured.Unstructured, namespace string) error {
+// object that may not be applied, if there is not exactly one Deployment, or
+// for the first object that would break the area's isolation.
+func validate(objects []*unstructured.Unstructured, in Input) error {
+	if err := validateKindsAndNamespace(objects, in.Namespace); err != nil {
+		return err
+	}
+	return checkIsolation(objects, in, deploymentName(objects))
+}
+
+// validateKindsAndNamespace checks that every object is of an allowed kind
+// and in the team's namespace, and that there is exactly one Deployment.
+func validateKindsAndNamespace(objects []*unstructured.Unstructured, namespace string) error {
 	var deployments []*unstructured.Unstructured
 	for _, obj := range objects {
 		if err := validateObject(obj, namespace); err != nil {
@@ -103,7 +121,7 @@ func validateObject(obj *unstructured.Unstructured, namespace string) error {
 		return &RejectedError{Object: describe(obj), Reason: reason}
 	}
 	if ns := obj.GetNamespace(); ns != namespace {
-		return &RejectedError{Object: describe(obj), Reason: fmt.Sprintf(
+		return &RejectedError{Object: describe(obj), Field: "metadata.namespace", Reason: fmt.Sprintf(
 			"it is in namespace %q, and a team's objects must all be in the team's namespace %q", ns, namespace)}
 	}
 	return nil

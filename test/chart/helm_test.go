@@ -114,7 +114,7 @@ func TestValuesSchema(t *testing.T) {
 		wantErr string // empty: accepted
 	}{
 		{"defaults", "", ""},
-		{"every documented setting", "replicas: 3\nlogLevel: debug\ntenancy:\n  restrictEgress: true\nmetrics:\n  port: 9090\n  serviceMonitor:\n    enabled: true\n    interval: 1m\n    labels: {release: prometheus}\nadmissionPolicies:\n  enabled: false\nresources:\n  requests: {cpu: 200m, memory: 256Mi}\nextraArgs: [--zap-encoder=console]\n", ""},
+		{"every documented setting", "replicas: 3\nlogLevel: debug\ntenancy:\n  restrictEgress: true\nmetrics:\n  port: 9090\n  serviceMonitor:\n    enabled: true\n    interval: 1m\n    labels: {release: prometheus}\nadmissionPolicies:\n  enabled: false\nresources:\n  requests: {cpu: 200m, memory: 256Mi}\nblueprints:\n  allowedPriorityClasses: [mhst-standard, mhst.high]\nextraArgs: [--zap-encoder=console]\n", ""},
 		{"misspelt top-level key", "replica: 3\n", "replica"},
 		{"misspelt nested key", "metrics:\n  serviceMonitor:\n    enable: true\n", "enable"},
 		{"misspelt tenancy default", "tenancy:\n  restrictEgres: true\n", "restrictEgres"},
@@ -124,6 +124,10 @@ func TestValuesSchema(t *testing.T) {
 		{"metrics on the health port", "metrics:\n  port: 8081\n", "port"},
 		{"extra argument that is not a flag", "extraArgs: [restrict-egress]\n", "extraArgs"},
 		{"unknown resource", "resources:\n  requests: {gpu: 1}\n", "gpu"},
+		{"misspelt blueprints setting", "blueprints:\n  allowedPriorityClass: [mhst-high]\n", "allowedPriorityClass"},
+		{"priority classes as one string", "blueprints:\n  allowedPriorityClasses: mhst-standard,mhst-high\n", "allowedPriorityClasses"},
+		{"priority class that is no name", "blueprints:\n  allowedPriorityClasses: [Mhst_High]\n", "allowedPriorityClasses"},
+		{"priority class twice", "blueprints:\n  allowedPriorityClasses: [mhst-high, mhst-high]\n", "allowedPriorityClasses"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

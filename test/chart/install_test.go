@@ -56,7 +56,7 @@ var installs = []install{
 	{
 		name: "defaults", namespace: releaseNS,
 		replicas:    2,
-		args:        []string{"--leader-elect", "--restrict-egress=false", "--health-probe-bind-address=:8081"},
+		args:        []string{"--leader-elect", "--restrict-egress=false", "--health-probe-bind-address=:8081", "--allowed-priority-classes="},
 		memoryLimit: "512Mi",
 		pdb:         true, policies: true,
 	},
@@ -69,10 +69,12 @@ var installs = []install{
 		serviceMonitor: true,
 	},
 	{
-		name: "restricted egress, custom resources", namespace: "mhst-restricted",
-		values:      "tenancy:\n  restrictEgress: true\nresources:\n  requests: {cpu: 250m, memory: 256Mi}\n  limits: {cpu: '1', memory: 1Gi}\nmaxConcurrentReconciles: 8\nlogLevel: debug\n",
-		replicas:    2,
-		args:        []string{"--leader-elect", "--restrict-egress=true", "--max-concurrent-reconciles=8", "--zap-log-level=debug"},
+		name: "restricted egress, custom resources, priority classes", namespace: "mhst-restricted",
+		values: "tenancy:\n  restrictEgress: true\nresources:\n  requests: {cpu: 250m, memory: 256Mi}\n  limits: {cpu: '1', memory: 1Gi}\nmaxConcurrentReconciles: 8\nlogLevel: debug\n" +
+			"blueprints:\n  allowedPriorityClasses: [mhst-standard, mhst-high]\n",
+		replicas: 2,
+		args: []string{"--leader-elect", "--restrict-egress=true", "--max-concurrent-reconciles=8", "--zap-log-level=debug",
+			"--allowed-priority-classes=mhst-standard,mhst-high"},
 		memoryLimit: "1Gi",
 		pdb:         true, policies: true,
 	},
