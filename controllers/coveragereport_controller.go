@@ -138,7 +138,7 @@ func applyReport(ctx context.Context, c client.Client, key types.NamespacedName,
 	if owner != nil {
 		cm.WithOwnerReferences(owner)
 	}
-	if err := c.Apply(ctx, cm, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, cm, client.FieldOwner(CoverageReportFieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply report %s: %w", key, err)
 	}
 	logf.FromContext(ctx).V(1).Info("report written", "namespace", key.Namespace, "name", key.Name)

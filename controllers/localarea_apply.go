@@ -80,7 +80,7 @@ func (r *LocalAreaReconciler) write(ctx context.Context, live client.Object, exi
 	case existed && matches(live, want):
 		return false, nil
 	case !existed || !covers(live, want):
-		if err := r.Apply(ctx, desired, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		if err := r.Apply(ctx, desired, client.FieldOwner(LocalAreaFieldManager), client.ForceOwnership); err != nil {
 			return false, fmt.Errorf("apply: %w", err)
 		}
 		return true, nil
@@ -114,7 +114,7 @@ func (r *LocalAreaReconciler) replace(ctx context.Context, live client.Object, w
 	if err := json.Unmarshal(data, replacement); err != nil {
 		return fmt.Errorf("decode replacement: %w", err)
 	}
-	if err := r.Update(ctx, replacement, client.FieldOwner(FieldManager)); err != nil {
+	if err := r.Update(ctx, replacement, client.FieldOwner(LocalAreaFieldManager)); err != nil {
 		return fmt.Errorf("replace: %w", err)
 	}
 	return nil

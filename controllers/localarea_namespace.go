@@ -145,7 +145,7 @@ func (r *LocalAreaReconciler) createNamespace(ctx context.Context, area *mhstv1a
 		Labels:      namespaceLabels(area),
 		Annotations: map[string]string{mhstv1alpha1.AnnotationCreatedBy: area.Name},
 	}}
-	if err := r.Create(ctx, ns, client.FieldOwner(FieldManager)); err != nil {
+	if err := r.Create(ctx, ns, client.FieldOwner(LocalAreaFieldManager)); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", name, err)
 	}
 	if converged(area) {

@@ -11,10 +11,18 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
-// FieldManager is the server-side apply field manager of everything the
-// operator applies. One fixed name, so that the operator's own applies never
-// conflict with each other and a person's edits show up as another manager.
-const FieldManager = "mhst-operator"
+// The server-side apply field managers: one fixed name per controller, so
+// that the objects each controller makes are its own (`kubectl get -o yaml
+// --show-managed-fields` tells which), a person's edits show up as another
+// manager, and two controllers can never fight over one object: the area's
+// children and the teams' children cannot share a name (a SupportTeam's
+// name cannot begin with mhst-, which every area child's does), and a team
+// never writes to an object it does not control.
+const (
+	LocalAreaFieldManager      = "mhst-localarea"
+	SupportTeamFieldManager    = "mhst-supportteam"
+	CoverageReportFieldManager = "mhst-coverage-report"
+)
 
 // Config is what the operator is told when it starts.
 type Config struct {

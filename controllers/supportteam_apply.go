@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -125,7 +126,7 @@ func (r *SupportTeamReconciler) applyIfChanged(ctx context.Context, team *mhstv1
 	if err != nil {
 		return err
 	}
-	edited := false
+	edited, deleted := false, false
 	if current != nil {
 		if err := checkController(team, current); err != nil {
 			return err
@@ -137,9 +138,28 @@ func (r *SupportTeamReconciler) applyIfChanged(ctx context.Context, team *mhstv1
 			}
 			edited = true
 		}
+	} else {
+		// The cache holds only what carries the operator's labels: an
+		// object of this name may still exist, made by someone else.
+		live, err := r.liveObject(ctx, obj)
+		if err != nil {
+			return err
+		}
+		if live != nil {
+			if err := checkController(team, live); err != nil {
+				return err
+			}
+			if live.GetAnnotations()[annotationAppliedHash] == obj.GetAnnotations()[annotationAppliedHash] {
+				holds, err := holdsRender(live, obj)
+				if err != nil || holds {
+					return err // only the cache is behind the last apply
+				}
+			}
+			edited = true // the team's own, changed or stripped of its labels
+		}
+		deleted = live == nil && wasApplied
 	}
-	deleted := current == nil && wasApplied && r.deletedFromCluster(ctx, obj)
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(SupportTeamFieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
 	log.FromContext(ctx).V(1).Info("applied", "kind", obj.GetKind(), "name", obj.GetName())
@@ -200,26 +220,59 @@ func (r *SupportTeamReconciler) newObject(gvk schema.GroupVersionKind) (client.O
 	return obj, nil
 }
 
-// deletedFromCluster confirms with the API server that an object missing
-// from the cache is really gone, so that a cache that has not yet seen a
-// fresh object is not reported as drift.
-func (r *SupportTeamReconciler) deletedFromCluster(ctx context.Context, obj *unstructured.Unstructured) bool {
+// liveObject reads the object of the render's kind and name from the API
+// server, past the cache; nil when there is none.
+func (r *SupportTeamReconciler) liveObject(ctx context.Context, obj *unstructured.Unstructured) (client.Object, error) {
 	live, err := r.newObject(obj.GroupVersionKind())
 	if err != nil {
-		return false
+		return nil, err
 	}
-	return apierrors.IsNotFound(r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live))
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("get %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	return live, nil
 }
 
-// checkController refuses to take over an object that another object
-// controls, such as another team's object of the same name.
+// ownershipConflict says that an object the team's render needs exists and
+// was not made by the operator for this team. Nothing is written to it: the
+// operator never takes over what it did not make.
+type ownershipConflict struct {
+	kind, namespace, name string
+	// owner describes the object's controller, or "" when it has none.
+	owner string
+}
+
+func (c *ownershipConflict) Error() string {
+	made := "was not made by mhst-operator for this team"
+	if c.owner != "" {
+		made = "belongs to " + c.owner
+	}
+	return fmt.Sprintf("%s %s/%s %s, and the operator never writes to what it did not make: rename or delete that %s, or give the team's blueprint another name for it",
+		c.kind, c.namespace, c.name, made, c.kind)
+}
+
+// checkController refuses to write to an object that the team does not
+// control: one someone made by hand with the name the render wants, or
+// another team's object of the same name.
 func checkController(team *mhstv1alpha1.SupportTeam, obj client.Object) error {
 	owner := metav1.GetControllerOf(obj)
-	if owner == nil || owner.UID == team.UID {
+	if owner != nil && owner.UID == team.UID {
 		return nil
 	}
-	return fmt.Errorf("%s %s belongs to %s %s: rename one of them", obj.GetObjectKind().GroupVersionKind().Kind,
-		obj.GetName(), owner.Kind, owner.Name)
+	conflict := &ownershipConflict{kind: obj.GetObjectKind().GroupVersionKind().Kind, namespace: obj.GetNamespace(), name: obj.GetName()}
+	if conflict.kind == "" {
+		// Typed objects read through a client come without their kind.
+		if gvks, _, err := clientgoscheme.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+			conflict.kind = gvks[0].Kind
+		}
+	}
+	if owner != nil {
+		conflict.owner = owner.Kind + " " + owner.Name
+	}
+	return conflict
 }
 
 // prune deletes the objects of stale entries that the operator applied for

@@ -155,6 +155,15 @@ func (r *SupportTeamReconciler) deployService(ctx context.Context, team *mhstv1a
 		return deployOutcome{name: previous, blocked: refused}
 	}
 	if err := r.applyService(ctx, team, out.Objects); err != nil {
+		var conflict *ownershipConflict
+		if errors.As(err, &conflict) {
+			// Stalled until a person acts, and retried with backoff: the
+			// object in the way is outside the cache, so its removal
+			// raises no event.
+			stop := stalled(mhstv1alpha1.ReasonOwnershipConflict, conflict.Error())
+			r.announceRefusal(team, stop)
+			return deployOutcome{name: previous, blocked: blocked(stop), err: err}
+		}
 		err = fmt.Errorf("deploy service of team %s/%s: %w", team.Namespace, team.Name, err)
 		return deployOutcome{name: out.DeploymentName, blocked: blocked(progressing(mhstv1alpha1.ReasonApplyFailed, err.Error())), err: err}
 	}

@@ -69,7 +69,9 @@ func renderRefusal(err error) *readiness {
 // team refused again for the same reason (every later reconcile) emits
 // nothing more.
 func (r *SupportTeamReconciler) announceRefusal(team *mhstv1alpha1.SupportTeam, refused readiness) {
-	if refused.reason != mhstv1alpha1.ReasonBlueprintRejected && refused.reason != mhstv1alpha1.ReasonBlueprintInvalid {
+	switch refused.reason {
+	case mhstv1alpha1.ReasonBlueprintRejected, mhstv1alpha1.ReasonBlueprintInvalid, mhstv1alpha1.ReasonOwnershipConflict:
+	default:
 		return
 	}
 	if previous := meta.FindStatusCondition(team.Status.Conditions, mhstv1alpha1.ConditionReady); previous != nil &&

@@ -233,6 +233,7 @@ type SupportTeamStatus struct {
 // +kubebuilder:printcolumn:name="Vacancies",type=integer,JSONPath=`.spec.staffing.vacancies`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!self.metadata.name.startsWith('mhst-')",message="a SupportTeam's name cannot begin with mhst-: those names are kept for what the operator makes for the area (its quota, network policies, access and reports), and a team's objects are named after the team"
 type SupportTeam struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

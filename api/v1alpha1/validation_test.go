@@ -116,6 +116,7 @@ func TestValidationAcceptsGoodObjects(t *testing.T) {
 		{"board of one member", goodArea, []mutation{set("spec.governance.board", []any{
 			map[string]any{"kind": "User", "name": "chair@leeds.example", "sector": "Health"}})}},
 		{"no replicas", goodTeam, []mutation{set("spec.service.replicas", 0)}},
+		{"team name with mhst- inside", goodTeam, []mutation{set("metadata.name", "leeds-mhst-1")}},
 		{"port 65535", goodTeam, []mutation{set("spec.service.port", 65535)}},
 		{"list of settings no team covers yet", goodCoverage, []mutation{remove("spec.teamRef"), remove("spec.agreement")}},
 		{"agreement with only a decisionRef", goodCoverage, []mutation{
@@ -196,6 +197,15 @@ func TestValidationRefusesBadObjects(t *testing.T) {
 			[]string{"spec.agreement.agreedAt", "must be of type date"}},
 		{"teamRef without name", goodCoverage, []mutation{set("spec.teamRef", map[string]any{})},
 			[]string{"spec.teamRef.name", "Required value"}},
+		// SupportTeam names: mhst- is the area's children's.
+		{"team named like an area child", goodTeam, []mutation{set("metadata.name", "mhst-area")},
+			[]string{"cannot begin with mhst-"}},
+		// Board and lead names are one line each: the admission policy's
+		// parameter lists them one a line.
+		{"board member name of two lines", goodArea, []mutation{set("spec.governance.board.0.name", "leeds-icb\nmallory")},
+			[]string{"spec.governance.board[0].name", "should match"}},
+		{"lead name of two lines", goodArea, []mutation{set("spec.governance.leads.0.name", "lead\rmallory")},
+			[]string{"spec.governance.leads[0].name", "should match"}},
 
 		// LocalArea.
 		{"Welsh ONS code", goodArea, []mutation{set("spec.localAuthorityCode", "W06000001")},
