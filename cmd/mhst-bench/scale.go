@@ -15,10 +15,10 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/localcluster"
-	"github.com/mhst-io/mhst-operator/internal/shipped"
 	"github.com/mhst-io/mhst-operator/internal/rollout"
 	"github.com/mhst-io/mhst-operator/internal/rollout/converge"
 	"github.com/mhst-io/mhst-operator/internal/rollout/operatorproc"
+	"github.com/mhst-io/mhst-operator/internal/shipped"
 )
 
 // result is what one scale measured.

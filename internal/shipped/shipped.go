@@ -15,8 +15,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"path/filepath"
+	"slices"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
