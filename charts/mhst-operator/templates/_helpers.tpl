@@ -40,3 +40,12 @@ system:serviceaccount:{{ .Release.Namespace }}:{{ include "mhst-operator.fullnam
 {{- define "mhst-operator.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+{{/*
+metricsCertDir is where the metrics certificate Secret is mounted: under
+/tmp, like controller-runtime's own default, since the root filesystem is
+read-only.
+*/}}
+{{- define "mhst-operator.metricsCertDir" -}}
+/tmp/k8s-metrics-server/metrics-certs
+{{- end -}}
