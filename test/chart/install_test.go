@@ -80,10 +80,10 @@ var installs = []install{
 		name: "metrics certificate from a Secret, verified by Prometheus", namespace: "mhst-certified",
 		values: "metrics:\n  certSecret: mhst-operator-metrics-cert\n  serviceMonitor:\n    enabled: true\n    tokenSecret: {name: prometheus-token}\n" +
 			"    tlsConfig:\n      insecureSkipVerify: false\n      ca: {secret: {name: mhst-operator-metrics-cert, key: ca.crt}}\n      serverName: mhst-operator-metrics.mhst-certified.svc\n",
-		replicas:       2,
-		args:           []string{"--metrics-bind-address=:8443", "--metrics-cert-dir=/tmp/k8s-metrics-server/metrics-certs"},
-		memoryLimit:    "512Mi",
-		pdb:            true, policies: true, networkPolicy: true,
+		replicas:    2,
+		args:        []string{"--metrics-bind-address=:8443", "--metrics-cert-dir=/tmp/k8s-metrics-server/metrics-certs"},
+		memoryLimit: "512Mi",
+		pdb:         true, policies: true, networkPolicy: true,
 		serviceMonitor: true,
 	},
 	{
