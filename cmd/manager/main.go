@@ -63,7 +63,7 @@ func parseFlags() (flags, zap.Options) {
 	// server, not the operator, is the bottleneck; one worker (the
 	// controller-runtime default) serialises a national rollout.
 	flag.IntVar(&f.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Workers per controller.")
-	flag.BoolVar(&f.restrictEgress, "restrict-egress", false, "Limit the egress of every area's pods to their own namespace and the cluster DNS.")
+	flag.BoolVar(&f.restrictEgress, "restrict-egress", controllers.DefaultTenancy().RestrictEgress, "Limit the egress of every area's pods to their own namespace, the cluster DNS and the destinations of the area's spec.tenancy.allowEgressTo; false leaves egress open.")
 	flag.IntVar(&f.nationalCoverageTarget, "national-coverage-target", 100, "National target, in percent of pupils covered, that the national coverage report measures against.")
 	flag.StringVar(&f.localCluster, "local-cluster", "false", "Run on an embedded local control plane: true, false, or auto (when no kubeconfig is configured).")
 	flag.StringVar(&f.localClusterDir, "local-cluster-dir", "bin/local-cluster", "Where the embedded control plane writes its kubeconfig and logs.")

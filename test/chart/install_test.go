@@ -62,7 +62,7 @@ var installs = []install{
 	{
 		name: "defaults", namespace: releaseNS,
 		replicas:    2,
-		args:        []string{"--leader-elect", "--restrict-egress=false", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081"},
+		args:        []string{"--leader-elect", "--restrict-egress=true", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081"},
 		memoryLimit: "512Mi",
 		pdb:         true, policies: true, networkPolicy: true,
 	},
@@ -87,10 +87,10 @@ var installs = []install{
 		serviceMonitor: true,
 	},
 	{
-		name: "restricted egress, custom resources", namespace: "mhst-restricted",
-		values:      "tenancy:\n  restrictEgress: true\nresources:\n  requests: {cpu: 250m, memory: 256Mi}\n  limits: {cpu: '1', memory: 1Gi}\nmaxConcurrentReconciles: 8\nlogLevel: debug\n",
+		name: "open egress, custom resources", namespace: "mhst-open-egress",
+		values:      "tenancy:\n  restrictEgress: false\nresources:\n  requests: {cpu: 250m, memory: 256Mi}\n  limits: {cpu: '1', memory: 1Gi}\nmaxConcurrentReconciles: 8\nlogLevel: debug\n",
 		replicas:    2,
-		args:        []string{"--leader-elect", "--restrict-egress=true", "--max-concurrent-reconciles=8", "--zap-log-level=debug"},
+		args:        []string{"--leader-elect", "--restrict-egress=false", "--max-concurrent-reconciles=8", "--zap-log-level=debug"},
 		memoryLimit: "1Gi",
 		pdb:         true, policies: true, networkPolicy: true,
 	},
