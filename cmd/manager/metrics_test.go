@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -157,20 +158,23 @@ func checkAccess(t *testing.T, https *http.Client, addr, allowed, denied string)
 	tests := []struct {
 		name   string
 		token  string
-		status int
+		status []int // any of these
 	}{
-		{"no token", "", http.StatusUnauthorized},
-		{"a token the API server did not issue", "not-a-token", http.StatusUnauthorized},
-		{"a ServiceAccount without the metrics-reader role", denied, http.StatusForbidden},
-		{"a ServiceAccount bound to " + metricsReaderRole, allowed, http.StatusOK},
+		{"no token", "", []int{http.StatusUnauthorized}},
+		// controller-runtime's filter answers 500 when the TokenReview
+		// carries an error, as it does for a token the API server did not
+		// issue; what matters is that nothing is served.
+		{"a token the API server did not issue", "not-a-token", []int{http.StatusUnauthorized, http.StatusInternalServerError}},
+		{"a ServiceAccount without the metrics-reader role", denied, []int{http.StatusForbidden}},
+		{"a ServiceAccount bound to " + metricsReaderRole, allowed, []int{http.StatusOK}},
 	}
 	for _, tt := range tests {
 		status, body, err := scrape(https, "https://"+addr+"/metrics", tt.token)
 		switch {
 		case err != nil:
 			t.Errorf("%s: %v", tt.name, err)
-		case status != tt.status:
-			t.Errorf("%s: got %d (%s), want %d", tt.name, status, strings.TrimSpace(body), tt.status)
+		case !slices.Contains(tt.status, status):
+			t.Errorf("%s: got %d (%s), want %v", tt.name, status, strings.TrimSpace(body), tt.status)
 		case status == http.StatusOK && !isPrometheusText(body):
 			t.Errorf("%s: the answer is not the operator's metrics in Prometheus text:\n%.500s", tt.name, body)
 		case status != http.StatusOK && strings.Contains(body, "# TYPE"):
