@@ -180,8 +180,12 @@ func TestLocalAreaProvisionsTenant(t *testing.T) {
 	g.Expect(same.Spec.Ingress[0].From[0].PodSelector).NotTo(BeNil())
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: policyAllowIngressFrom}, &from)).To(Succeed())
 	g.Expect(from.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels).To(HaveKeyWithValue("ingress", "true"))
-	err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: policyRestrictEgress}, &networkingv1.NetworkPolicy{})
-	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "egress is open by default: %v", err)
+	// Egress is restricted by default: the same namespace and the cluster
+	// DNS, as the area allows nothing more.
+	var egress networkingv1.NetworkPolicy
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: policyRestrictEgress}, &egress)).To(Succeed())
+	g.Expect(egress.Spec.PolicyTypes).To(Equal([]networkingv1.PolicyType{networkingv1.PolicyTypeEgress}))
+	g.Expect(egress.Spec.Egress).To(HaveLen(2))
 
 	var viewer, lead rbacv1.RoleBinding
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: areaBoardRole}, &viewer)).To(Succeed())

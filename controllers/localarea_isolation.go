@@ -80,9 +80,10 @@ func (r *LocalAreaReconciler) syncLimitRange(ctx context.Context, area *mhstv1al
 
 // syncNetworkPolicies isolates the namespace: ingress is denied to every pod
 // except from pods of the same namespace and from the namespaces that
-// spec.tenancy.allowIngressFrom selects. Egress stays open unless the
-// operator runs with RestrictEgress (see docs/localarea.md for why).
-// Policies the area no longer wants are deleted.
+// spec.tenancy.allowIngressFrom selects. Egress is limited to the same
+// namespace, the cluster DNS and spec.tenancy.allowEgressTo while the
+// operator runs with RestrictEgress (its default), and open otherwise (see
+// docs/localarea.md). Policies the area no longer wants are deleted.
 func (r *LocalAreaReconciler) syncNetworkPolicies(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
 	if err := r.syncChild(ctx, area, policyObject(area, policyDenyIngress), denyIngressPolicy(area)); err != nil {
 		return err
@@ -135,8 +136,11 @@ func allowIngressFromPolicy(area *mhstv1alpha1.LocalArea) *networkingv1ac.Networ
 		WithIngress(rule))
 }
 
-// restrictEgressPolicy limits the area's pods to their own namespace and the
-// cluster DNS (kube-dns in kube-system, port 53 over UDP and TCP).
+// restrictEgressPolicy limits the area's pods to their own namespace, the
+// cluster DNS (kube-dns in kube-system, port 53 over UDP and TCP) and the
+// destinations of spec.tenancy.allowEgressTo, one rule each, in the order
+// the spec lists them (so that the policy, and the comparison with what is
+// live, is the same on every reconcile).
 func restrictEgressPolicy(area *mhstv1alpha1.LocalArea) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	sameNamespace := networkingv1ac.NetworkPolicyEgressRule().
 		WithTo(networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector()))
@@ -145,10 +149,42 @@ func restrictEgressPolicy(area *mhstv1alpha1.LocalArea) *networkingv1ac.NetworkP
 			WithNamespaceSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{namespaceNameLabel: clusterDNSNamespace})).
 			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{clusterDNSPodLabel: clusterDNSPodLabelValue}))).
 		WithPorts(dnsPort(corev1.ProtocolUDP), dnsPort(corev1.ProtocolTCP))
+	rules := []*networkingv1ac.NetworkPolicyEgressRuleApplyConfiguration{sameNamespace, dns}
+	for i := range area.Spec.Tenancy.AllowEgressTo {
+		rules = append(rules, egressRule(&area.Spec.Tenancy.AllowEgressTo[i]))
+	}
 	return networkPolicy(area, policyRestrictEgress).WithSpec(networkingv1ac.NetworkPolicySpec().
 		WithPodSelector(metav1ac.LabelSelector()).
 		WithPolicyTypes(networkingv1.PolicyTypeEgress).
-		WithEgress(sameNamespace, dns))
+		WithEgress(rules...))
+}
+
+// egressRule allows one destination of spec.tenancy.allowEgressTo. The API
+// server has checked that exactly one of namespaceSelector and ipBlock is
+// set.
+func egressRule(dest *mhstv1alpha1.EgressDestination) *networkingv1ac.NetworkPolicyEgressRuleApplyConfiguration {
+	peer := networkingv1ac.NetworkPolicyPeer()
+	switch {
+	case dest.NamespaceSelector != nil:
+		peer.WithNamespaceSelector(labelSelector(dest.NamespaceSelector))
+	case dest.IPBlock != nil:
+		block := networkingv1ac.IPBlock().WithCIDR(dest.IPBlock.CIDR)
+		if len(dest.IPBlock.Except) > 0 {
+			block.WithExcept(dest.IPBlock.Except...)
+		}
+		peer.WithIPBlock(block)
+	}
+	rule := networkingv1ac.NetworkPolicyEgressRule().WithTo(peer)
+	for _, p := range dest.Ports {
+		// The protocol is always written out, as the API server would
+		// default it, so that the live policy matches what is wanted.
+		protocol := p.Protocol
+		if protocol == "" {
+			protocol = corev1.ProtocolTCP
+		}
+		rule.WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(protocol).WithPort(intstr.FromInt32(p.Port)))
+	}
+	return rule
 }
 
 func dnsPort(protocol corev1.Protocol) *networkingv1ac.NetworkPolicyPortApplyConfiguration {

@@ -51,7 +51,8 @@ type TenancyDefaults struct {
 	// LimitRange gives containers that set no resources a default.
 	LimitRange corev1.LimitRangeItem
 	// RestrictEgress limits the area's pods to talking to their own
-	// namespace and the cluster DNS; when false egress is open.
+	// namespace, the cluster DNS and the destinations of the area's
+	// spec.tenancy.allowEgressTo; when false egress is open.
 	RestrictEgress bool
 }
 
@@ -81,7 +82,8 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 
 // DefaultTenancy is the isolation an area gets when neither the operator's
 // flags nor the LocalArea say otherwise: room for a handful of teams'
-// services, and sensible container defaults.
+// services, sensible container defaults, and egress restricted to what the
+// area allows (the --restrict-egress default).
 func DefaultTenancy() TenancyDefaults {
 	return TenancyDefaults{
 		ResourceQuota: corev1.ResourceList{
@@ -105,5 +107,6 @@ func DefaultTenancy() TenancyDefaults {
 				corev1.ResourceMemory: resource.MustParse("512Mi"),
 			},
 		},
+		RestrictEgress: true,
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -34,11 +36,7 @@ func (r *SupportTeamReconciler) render(ctx context.Context, team *mhstv1alpha1.S
 		Wave:             area.Spec.Wave,
 		Spec:             team.Spec,
 		AllowIngressFrom: area.Spec.Tenancy.AllowIngressFrom,
-		// The LocalArea has no egress allowlist yet
-		// (spec.tenancy.allowEgressTo is to come): until it has, a team's
-		// NetworkPolicies may allow egress to the team's own namespace and
-		// the cluster DNS only.
-		AllowEgressTo:          nil,
+		AllowEgressTo:          egressPeers(area.Spec.Tenancy.AllowEgressTo),
 		AllowedPriorityClasses: r.AllowedPriorityClasses,
 		CustomFiles:            files,
 	})
@@ -226,4 +224,24 @@ func (e memoEntry) output() (*blueprint.Output, error) {
 		out.Objects[i] = obj
 	}
 	return out, nil
+}
+
+// egressPeers are the destinations of the area's spec.tenancy.allowEgressTo
+// as NetworkPolicy peers: a team's own policies may allow egress to these
+// (and to its namespace and the cluster DNS), and nowhere else.
+func egressPeers(destinations []mhstv1alpha1.EgressDestination) []networkingv1.NetworkPolicyPeer {
+	peers := make([]networkingv1.NetworkPolicyPeer, 0, len(destinations))
+	for _, d := range destinations {
+		var peer networkingv1.NetworkPolicyPeer
+		switch {
+		case d.NamespaceSelector != nil:
+			peer.NamespaceSelector = d.NamespaceSelector.DeepCopy()
+		case d.IPBlock != nil:
+			peer.IPBlock = &networkingv1.IPBlock{CIDR: d.IPBlock.CIDR, Except: slices.Clone(d.IPBlock.Except)}
+		default:
+			continue
+		}
+		peers = append(peers, peer)
+	}
+	return peers
 }

@@ -14,7 +14,12 @@
 # operator is up, waits until every LocalArea is Ready and prints the national
 # coverage. The demo runs on the embedded cluster unless LOCAL_CLUSTER=false.
 #
-# Arguments are passed on to the manager (make run ARGS="--restrict-egress").
+# Metrics are served on http://127.0.0.1:8080/metrics: plain HTTP, on
+# localhost only, so that a developer can curl them. An installed operator
+# serves them over HTTPS on :8443 to authenticated, authorized clients only.
+#
+# Arguments are passed on to the manager, after this script's own, so they
+# win (make run ARGS="--max-concurrent-reconciles=8").
 # KUBEBUILDER_ASSETS must name the control-plane binaries (the Makefile sets it).
 set -euo pipefail
 
@@ -162,9 +167,12 @@ if [ "$DEMO" = true ]; then
   demo &
 fi
 
+say "metrics: http://127.0.0.1:8080/metrics (plain HTTP, on localhost only; an installed operator serves HTTPS with authentication on :8443)"
+
 # exec: the manager takes this process's place, so Ctrl-C (SIGINT) and
 # SIGTERM reach it directly; it stops the operator, then every process of the
 # embedded cluster, before it exits.
 # Logs are for a person at a terminal here, not for a log collector.
 exec bin/manager --local-cluster="$local_cluster" --local-cluster-dir="$LOCAL_DIR" \
-  --operator-namespace="$OPERATOR_NAMESPACE" --zap-encoder=console "$@"
+  --operator-namespace="$OPERATOR_NAMESPACE" --zap-encoder=console \
+  --metrics-bind-address=127.0.0.1:8080 --metrics-secure=false "$@"

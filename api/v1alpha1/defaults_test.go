@@ -78,6 +78,12 @@ func TestDefaults(t *testing.T) {
 		{"coverageTarget 0 kept", minimalArea, []mutation{set("spec.coverageTarget", 0)}, "spec.coverageTarget", int64(0)},
 		{"board role", minimalArea, nil, "spec.governance.board.0.role", "Member"},
 		{"board role Chair kept", minimalArea, []mutation{set("spec.governance.board.0.role", "Chair")}, "spec.governance.board.0.role", "Chair"},
+		{"egress port protocol", minimalArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}, "ports": []any{map[string]any{"port": 443}}}})},
+			"spec.tenancy.allowEgressTo.0.ports.0.protocol", "TCP"},
+		{"egress port protocol UDP kept", minimalArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}, "ports": []any{map[string]any{"port": 514, "protocol": "UDP"}}}})},
+			"spec.tenancy.allowEgressTo.0.ports.0.protocol", "UDP"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -140,6 +140,81 @@ type Tenancy struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
 	AllowIngressFrom []metav1.LabelSelector `json:"allowIngressFrom,omitempty"`
+	// allowEgressTo lists the destinations the area's pods may connect to
+	// besides their own namespace and the cluster DNS: for example the
+	// address range of an NHS trust's referral system outside the cluster,
+	// or the namespace of a shared service inside it. Where the operator
+	// restricts egress (its default) every other destination is denied;
+	// where it leaves egress open, every destination is reachable anyway
+	// and this list changes nothing.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	AllowEgressTo []EgressDestination `json:"allowEgressTo,omitempty"`
+}
+
+// EgressDestination is one place the area's pods may connect to: the pods
+// of some namespaces of the cluster, or a range of IP addresses outside it.
+// Exactly one of namespaceSelector and ipBlock is set.
+// +kubebuilder:validation:XValidation:rule="has(self.namespaceSelector) != has(self.ipBlock)",message="set exactly one of namespaceSelector (namespaces of the cluster) and ipBlock (addresses outside it)"
+type EgressDestination struct {
+	// namespaceSelector selects namespaces of the cluster by their labels,
+	// for example {matchLabels: {kubernetes.io/metadata.name: nhs-spine-gateway}};
+	// every pod in them may be reached. An empty selector selects every
+	// namespace.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+	// ipBlock is a range of IP addresses, usually outside the cluster: an
+	// NHS trust's system, a local authority's case management API, an SMTP
+	// relay. Pod IPs are not stable; use namespaceSelector for destinations
+	// inside the cluster.
+	// +optional
+	IPBlock *EgressIPBlock `json:"ipBlock,omitempty"`
+	// ports limits the destination to these ports; empty means every port.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=map
+	// +listMapKey=port
+	// +listMapKey=protocol
+	Ports []EgressPort `json:"ports,omitempty"`
+}
+
+// EgressIPBlock is a range of IP addresses in CIDR notation, less the
+// ranges in except.
+// +kubebuilder:validation:XValidation:rule="!isCIDR(self.cidr) || !has(self.except) || self.except.all(e, !isCIDR(e) || (cidr(self.cidr).containsCIDR(e) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength()))",message="every range in except must lie inside cidr and be smaller than it",fieldPath=".except"
+type EgressIPBlock struct {
+	// cidr is the range, for example "192.0.2.0/24" or "2001:db8:10::/48";
+	// one address is "192.0.2.10/32". It is written with the bits after the
+	// prefix zero ("192.0.2.0/24", not "192.0.2.10/24").
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="isCIDR(self)",message="cidr must be an IPv4 or IPv6 range in CIDR notation, such as 192.0.2.0/24 or 2001:db8::/48"
+	// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",messageExpression="'cidr ' + self + ' has bits set after its prefix length: set them to zero, as in 192.0.2.0/24 (not 192.0.2.10/24)'"
+	CIDR string `json:"cidr"`
+	// except lists ranges inside cidr that stay out of reach, for example
+	// a trust's internal subnet within the range of its public services.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=set
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="every range in except must be an IPv4 or IPv6 range in CIDR notation, such as 192.0.2.128/25"
+	Except []string `json:"except,omitempty"`
+}
+
+// EgressPort is a port of a destination, and its protocol.
+type EgressPort struct {
+	// port is the destination's port number, for example 443 for an HTTPS
+	// API.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+	// protocol is TCP (the default), UDP or SCTP.
+	// +optional
+	// +kubebuilder:default=TCP
+	// +kubebuilder:validation:Enum=TCP;UDP;SCTP
+	Protocol corev1.Protocol `json:"protocol,omitempty"`
 }
 
 // LocalAreaSpec is the desired state of a local area.

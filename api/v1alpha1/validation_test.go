@@ -128,6 +128,17 @@ func TestValidationAcceptsGoodObjects(t *testing.T) {
 		{"1 session a week", goodCoverage, []mutation{set("spec.settings.0.sessionsPerWeek", 1)}},
 		{"10 sessions a week", goodCoverage, []mutation{set("spec.settings.0.sessionsPerWeek", 10)}},
 		{"500 settings", goodCoverage, []mutation{set("spec.settings", settings(500))}},
+		{"egress to a trust's range and a namespace", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			ipBlock("192.0.2.0/24", "192.0.2.128/25", "192.0.2.64/26"),
+			map[string]any{
+				"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "nhs-gateway"}},
+				"ports":             []any{port(443, "TCP"), port(443, "UDP"), port(65535, "SCTP"), map[string]any{"port": 1}},
+			},
+		})}},
+		{"egress to one address", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("192.0.2.10/32")})}},
+		{"egress to an IPv6 range", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("2001:db8:10::/48", "2001:db8:10:ff::/64")})}},
+		{"egress to every namespace", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{map[string]any{"namespaceSelector": map[string]any{}}})}},
+		{"20 egress destinations", goodArea, []mutation{set("spec.tenancy.allowEgressTo", destinations(20))}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,6 +264,46 @@ func TestValidationRefusesBadObjects(t *testing.T) {
 		{"without spec", goodArea, []mutation{remove("spec")},
 			[]string{"spec", "Required value"}},
 
+		// LocalArea egress.
+		{"egress destination with a namespace and a range", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			map[string]any{"namespaceSelector": map[string]any{}, "ipBlock": map[string]any{"cidr": "192.0.2.0/24"}}})},
+			[]string{"spec.tenancy.allowEgressTo[0]", "set exactly one of namespaceSelector (namespaces of the cluster) and ipBlock (addresses outside it)"}},
+		{"egress destination with only ports", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			map[string]any{"ports": []any{port(443, "TCP")}}})},
+			[]string{"spec.tenancy.allowEgressTo[0]", "set exactly one of namespaceSelector"}},
+		{"egress range that is an address", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("192.0.2.10")})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.cidr", "cidr must be an IPv4 or IPv6 range in CIDR notation"}},
+		{"egress range that is a name", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("epr.trust.nhs.uk/32")})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.cidr", "cidr must be an IPv4 or IPv6 range"}},
+		{"egress range with a prefix too long", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("192.0.2.0/33")})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.cidr", "cidr must be an IPv4 or IPv6 range"}},
+		{"egress range with host bits", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("192.0.2.10/24")})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.cidr", "cidr 192.0.2.10/24 has bits set after its prefix length: set them to zero"}},
+		{"egress range without cidr", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{map[string]any{"ipBlock": map[string]any{}}})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.cidr", "Required value"}},
+		{"egress exception outside the range", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("192.0.2.0/24", "198.51.100.0/25")})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.except", "every range in except must lie inside cidr and be smaller than it"}},
+		{"egress exception as large as the range", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("192.0.2.0/24", "192.0.2.0/24")})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.except", "must lie inside cidr and be smaller than it"}},
+		{"egress exception of the other IP family", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("192.0.2.0/24", "2001:db8::/64")})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.except", "must lie inside cidr"}},
+		{"egress exception that is not a range", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{ipBlock("192.0.2.0/24", "192.0.2.300/25")})},
+			[]string{"spec.tenancy.allowEgressTo[0].ipBlock.except[0]", "every range in except must be an IPv4 or IPv6 range in CIDR notation"}},
+		{"egress port 0", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}, "ports": []any{port(0, "TCP")}}})},
+			[]string{"spec.tenancy.allowEgressTo[0].ports[0].port", "greater than or equal to 1"}},
+		{"egress port 65536", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}, "ports": []any{port(65536, "TCP")}}})},
+			[]string{"spec.tenancy.allowEgressTo[0].ports[0].port", "less than or equal to 65535"}},
+		{"egress protocol ICMP", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}, "ports": []any{port(443, "ICMP")}}})},
+			[]string{"spec.tenancy.allowEgressTo[0].ports[0].protocol", `Unsupported value: "ICMP"`, `"TCP", "UDP", "SCTP"`}},
+		{"egress port listed twice", goodArea, []mutation{set("spec.tenancy.allowEgressTo", []any{
+			map[string]any{"ipBlock": map[string]any{"cidr": "192.0.2.0/24"}, "ports": []any{port(443, "TCP"), map[string]any{"port": 443}}}})},
+			[]string{"spec.tenancy.allowEgressTo[0].ports[1]", "Duplicate value"}},
+		{"21 egress destinations", goodArea, []mutation{set("spec.tenancy.allowEgressTo", destinations(21))},
+			[]string{"spec.tenancy.allowEgressTo", "must have at most 20 items"}},
+
 		// SupportTeam.
 		{"negative replicas", goodTeam, []mutation{set("spec.service.replicas", -1)},
 			[]string{"spec.service.replicas", "greater than or equal to 0"}},
@@ -314,6 +365,32 @@ func assertRefused(t *testing.T, err error, want []string) {
 		}
 	}
 	t.Logf("refused: %v", err)
+}
+
+// ipBlock is an egress destination of the range cidr, less except.
+func ipBlock(cidr string, except ...string) map[string]any {
+	block := map[string]any{"cidr": cidr}
+	if len(except) > 0 {
+		list := make([]any, len(except))
+		for i, e := range except {
+			list[i] = e
+		}
+		block["except"] = list
+	}
+	return map[string]any{"ipBlock": block}
+}
+
+func port(number int, protocol string) map[string]any {
+	return map[string]any{"port": number, "protocol": protocol}
+}
+
+// destinations returns n distinct, valid egress destinations.
+func destinations(n int) []any {
+	list := make([]any, n)
+	for i := range list {
+		list[i] = ipBlock(fmt.Sprintf("10.%d.0.0/16", i))
+	}
+	return list
 }
 
 // settings returns n distinct, valid settings.

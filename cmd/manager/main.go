@@ -26,7 +26,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/controllers"
@@ -34,6 +33,9 @@ import (
 
 type flags struct {
 	metricsAddr             string
+	metricsSecure           bool
+	metricsCertDir          string
+	metricsHTTP2            bool
 	probeAddr               string
 	pprofAddr               string
 	leaderElect             bool
@@ -51,7 +53,10 @@ type flags struct {
 
 func parseFlags() (flags, zap.Options) {
 	var f flags
-	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (\"0\" disables it).")
+	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8443", "Address of the Prometheus metrics endpoint (\"0\" disables it).")
+	flag.BoolVar(&f.metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS to clients whose bearer token the API server authenticates and authorizes for get on /metrics; false serves plain HTTP to anyone (only for an address on localhost).")
+	flag.StringVar(&f.metricsCertDir, "metrics-cert-dir", "", "Directory with the metrics endpoint's tls.crt and tls.key, reloaded when they change (default: a self-signed certificate).")
+	flag.BoolVar(&f.metricsHTTP2, "metrics-enable-http2", false, "Offer HTTP/2 on the metrics endpoint (off: HTTP/2 has had denial-of-service flaws).")
 	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	flag.StringVar(&f.pprofAddr, "pprof-bind-address", "", "Address of Go's pprof endpoints, for profiling (default: off; keep it on localhost).")
 	flag.BoolVar(&f.leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas writes.")
@@ -62,7 +67,7 @@ func parseFlags() (flags, zap.Options) {
 	// server, not the operator, is the bottleneck; one worker (the
 	// controller-runtime default) serialises a national rollout.
 	flag.IntVar(&f.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Workers per controller.")
-	flag.BoolVar(&f.restrictEgress, "restrict-egress", false, "Limit the egress of every area's pods to their own namespace and the cluster DNS.")
+	flag.BoolVar(&f.restrictEgress, "restrict-egress", controllers.DefaultTenancy().RestrictEgress, "Limit the egress of every area's pods to their own namespace, the cluster DNS and the destinations of the area's spec.tenancy.allowEgressTo; false leaves egress open.")
 	flag.StringVar(&f.allowedPriorityClasses, "allowed-priority-classes", "", "Comma-separated PriorityClasses that teams' pods may name in priorityClassName (default: none; a blueprint naming one is refused).")
 	flag.IntVar(&f.nationalCoverageTarget, "national-coverage-target", 100, "National target, in percent of pupils covered, that the national coverage report measures against.")
 	flag.StringVar(&f.localCluster, "local-cluster", "false", "Run on an embedded local control plane: true, false, or auto (when no kubeconfig is configured).")
@@ -91,6 +96,10 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("--allowed-priority-classes: %w", err)
 	}
+	metricsOpts, err := metricsServerOptions(f)
+	if err != nil {
+		return err
+	}
 	ctx := ctrl.SetupSignalHandler()
 	cfg, stopCluster, err := clusterConfig(ctx, f)
 	if err != nil {
@@ -108,7 +117,7 @@ func run(f flags) error {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
+		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  f.probeAddr,
 		PprofBindAddress:        f.pprofAddr,
 		LeaderElection:          f.leaderElect,
@@ -136,7 +145,8 @@ func run(f flags) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("add ready check: %w", err)
 	}
-	ctrl.Log.Info("starting the operator", "operatorNamespace", f.operatorNamespace, "leaderElection", f.leaderElect)
+	ctrl.Log.Info("starting the operator", "operatorNamespace", f.operatorNamespace, "leaderElection", f.leaderElect,
+		"metricsAddress", f.metricsAddr, "metricsSecure", f.metricsSecure, "restrictEgress", f.restrictEgress)
 	return mgr.Start(ctx)
 }
 

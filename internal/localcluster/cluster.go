@@ -72,14 +72,16 @@ const KwokNodeAnnotation = "kwok.x-k8s.io/node"
 
 // Start brings up the control plane. On error everything already started is
 // stopped again.
-func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
+func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.AssetsDir == "" {
 		opts.AssetsDir = os.Getenv("KUBEBUILDER_ASSETS")
 	}
 	if opts.AssetsDir == "" {
 		return nil, errors.New("no control-plane binaries: set KUBEBUILDER_ASSETS (run `make envtest`)")
 	}
-	c = &Cluster{dir: opts.Dir}
+	// c is not the named result: returning nil on error must leave the
+	// deferred Stop below a cluster to stop.
+	c := &Cluster{dir: opts.Dir}
 	if c.dir == "" {
 		if c.dir, err = os.MkdirTemp("", "mhst-local-cluster-"); err != nil {
 			return nil, fmt.Errorf("create cluster directory: %w", err)

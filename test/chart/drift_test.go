@@ -101,7 +101,7 @@ func TestAreaRolesAreConfigAreaRoles(t *testing.T) {
 	rendered := mustRender(t, releaseNS, "")
 	var got []*unstructured.Unstructured
 	for _, role := range ofKind(rendered, "ClusterRole") {
-		if role.GetName() != releaseName {
+		if role.GetName() != releaseName && role.GetName() != releaseName+"-metrics-reader" {
 			got = append(got, role)
 		}
 	}
@@ -112,6 +112,53 @@ func TestAreaRolesAreConfigAreaRoles(t *testing.T) {
 		g := find(got, w.GetKind(), w.GetName())
 		if g == nil || !reflect.DeepEqual(g.Object, w.Object) {
 			t.Errorf("%s %s differs between the chart and config/rbac/area_roles.yaml: run make manifests", w.GetKind(), w.GetName())
+		}
+	}
+}
+
+// TestMetricsReaderRoleIsConfigRole: both installs let the same scrapers
+// in.
+func TestMetricsReaderRoleIsConfigRole(t *testing.T) {
+	helmBinary(t)
+	configRoles, err := manifests.ReadFiles("../../config/rbac/metrics_reader_role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := find(configRoles, "ClusterRole", "mhst-operator-metrics-reader")
+	if want == nil {
+		t.Fatal("config/rbac/metrics_reader_role.yaml holds no ClusterRole mhst-operator-metrics-reader")
+	}
+	got := find(mustRender(t, releaseNS, ""), "ClusterRole", releaseName+"-metrics-reader")
+	if got == nil {
+		t.Fatal("the chart renders no ClusterRole " + releaseName + "-metrics-reader")
+	}
+	if !reflect.DeepEqual(got.Object["rules"], want.Object["rules"]) {
+		t.Errorf("the metrics-reader rules differ between the chart and config/rbac:\nchart:  %v\nconfig: %v", got.Object["rules"], want.Object["rules"])
+	}
+}
+
+// TestNetworkPolicyIsConfigNetworkPolicy: both installs open the same
+// ports of the operator's pods to the same namespaces. (Their pod
+// selectors differ, as the two installs label the pods differently.)
+func TestNetworkPolicyIsConfigNetworkPolicy(t *testing.T) {
+	helmBinary(t)
+	configPolicies, err := manifests.ReadFiles("../../config/manager/network_policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := find(configPolicies, "NetworkPolicy", "mhst-operator")
+	if want == nil {
+		t.Fatal("config/manager/network_policy.yaml holds no NetworkPolicy mhst-operator")
+	}
+	got := find(mustRender(t, releaseNS, ""), "NetworkPolicy", releaseName)
+	if got == nil {
+		t.Fatal("the chart renders no NetworkPolicy " + releaseName)
+	}
+	for _, field := range []string{"policyTypes", "ingress", "egress"} {
+		g, _, _ := unstructured.NestedFieldNoCopy(got.Object, "spec", field)
+		w, _, _ := unstructured.NestedFieldNoCopy(want.Object, "spec", field)
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("spec.%s of the operator's NetworkPolicy differs between the chart and config/manager:\nchart:  %v\nconfig: %v", field, g, w)
 		}
 	}
 }

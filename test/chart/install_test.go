@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -50,33 +52,49 @@ type install struct {
 	pdb            bool
 	serviceMonitor bool
 	policies       bool
+	networkPolicy  bool
+	// metricsReaderBinding: the metrics-reader role is bound to a
+	// Prometheus ServiceAccount.
+	metricsReaderBinding bool
 }
 
 var installs = []install{
 	{
 		name: "defaults", namespace: releaseNS,
 		replicas:    2,
-		args:        []string{"--leader-elect", "--restrict-egress=false", "--health-probe-bind-address=:8081", "--allowed-priority-classes="},
+		args:        []string{"--leader-elect", "--restrict-egress=true", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--allowed-priority-classes="},
 		memoryLimit: "512Mi",
-		pdb:         true, policies: true,
+		pdb:         true, policies: true, networkPolicy: true,
 	},
 	{
 		name: "one replica, ServiceMonitor, no policies", namespace: "mhst-single",
-		values:         "replicas: 1\nmetrics:\n  serviceMonitor:\n    enabled: true\n    labels: {release: prometheus}\nadmissionPolicies:\n  enabled: false\n",
-		replicas:       1,
-		args:           []string{"--leader-elect", "--metrics-bind-address=:8080"},
-		memoryLimit:    "512Mi",
+		values: "replicas: 1\nmetrics:\n  serviceMonitor:\n    enabled: true\n    labels: {release: prometheus}\n" +
+			"  prometheusServiceAccount: {name: prometheus-k8s, namespace: monitoring}\nadmissionPolicies:\n  enabled: false\nnetworkPolicy:\n  enabled: false\n",
+		replicas:             1,
+		args:                 []string{"--leader-elect", "--metrics-bind-address=:8443"},
+		memoryLimit:          "512Mi",
+		serviceMonitor:       true,
+		metricsReaderBinding: true,
+	},
+	{
+		name: "metrics certificate from a Secret, verified by Prometheus", namespace: "mhst-certified",
+		values: "metrics:\n  certSecret: mhst-operator-metrics-cert\n  serviceMonitor:\n    enabled: true\n    tokenSecret: {name: prometheus-token}\n" +
+			"    tlsConfig:\n      insecureSkipVerify: false\n      ca: {secret: {name: mhst-operator-metrics-cert, key: ca.crt}}\n      serverName: mhst-operator-metrics.mhst-certified.svc\n",
+		replicas:    2,
+		args:        []string{"--metrics-bind-address=:8443", "--metrics-cert-dir=/tmp/k8s-metrics-server/metrics-certs"},
+		memoryLimit: "512Mi",
+		pdb:         true, policies: true, networkPolicy: true,
 		serviceMonitor: true,
 	},
 	{
-		name: "restricted egress, custom resources, priority classes", namespace: "mhst-restricted",
-		values: "tenancy:\n  restrictEgress: true\nresources:\n  requests: {cpu: 250m, memory: 256Mi}\n  limits: {cpu: '1', memory: 1Gi}\nmaxConcurrentReconciles: 8\nlogLevel: debug\n" +
+		name: "open egress, custom resources, priority classes", namespace: "mhst-open-egress",
+		values: "tenancy:\n  restrictEgress: false\nresources:\n  requests: {cpu: 250m, memory: 256Mi}\n  limits: {cpu: '1', memory: 1Gi}\nmaxConcurrentReconciles: 8\nlogLevel: debug\n" +
 			"blueprints:\n  allowedPriorityClasses: [mhst-standard, mhst-high]\n",
 		replicas: 2,
-		args: []string{"--leader-elect", "--restrict-egress=true", "--max-concurrent-reconciles=8", "--zap-log-level=debug",
+		args: []string{"--leader-elect", "--restrict-egress=false", "--max-concurrent-reconciles=8", "--zap-log-level=debug",
 			"--allowed-priority-classes=mhst-standard,mhst-high"},
 		memoryLimit: "1Gi",
-		pdb:         true, policies: true,
+		pdb:         true, policies: true, networkPolicy: true,
 	},
 }
 
@@ -99,6 +117,10 @@ func testRendersAreAccepted(t *testing.T, admin client.Client) {
 			checkPresence(t, objs, "ServiceMonitor", in.serviceMonitor)
 			checkPresence(t, objs, "ValidatingAdmissionPolicy", in.policies)
 			checkPresence(t, objs, "ValidatingAdmissionPolicyBinding", in.policies)
+			checkPresence(t, objs, "NetworkPolicy", in.networkPolicy)
+			if got := find(objs, "ClusterRoleBinding", releaseName+"-metrics-reader") != nil; got != in.metricsReaderBinding {
+				t.Errorf("ClusterRoleBinding %s-metrics-reader rendered: got %v, want %v", releaseName, got, in.metricsReaderBinding)
+			}
 		})
 	}
 }
@@ -194,6 +216,15 @@ func testOperatorPermissions(t *testing.T, cfg *rest.Config, admin client.Client
 		}, true},
 		{"renew the leader election Lease", func(ctx context.Context, c client.Client) error {
 			return c.Get(ctx, client.ObjectKey{Namespace: releaseNS, Name: "mhst-operator.mhst.io"}, &coordinationv1.Lease{})
+		}, true},
+		{"review a scraper's token (metrics authentication)", func(ctx context.Context, c client.Client) error {
+			return c.Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: "a-scrapers-token"}})
+		}, true},
+		{"ask whether a scraper may get /metrics (metrics authorization)", func(ctx context.Context, c client.Client) error {
+			return c.Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:                  "system:serviceaccount:monitoring:prometheus-k8s",
+				NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"},
+			}})
 		}, true},
 		{"list Secrets of an area", func(ctx context.Context, c client.Client) error {
 			return c.List(ctx, &corev1.SecretList{}, client.InNamespace("mhst-leeds"))

@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -88,6 +89,8 @@ func TestDefaultInstallsEverything(t *testing.T) {
 		"RoleBinding/mhst-operator-leader-election",
 		"Deployment/mhst-operator",
 		"Service/mhst-operator-metrics",
+		"NetworkPolicy/mhst-operator",
+		"ClusterRole/mhst-operator-metrics-reader",
 		"ValidatingAdmissionPolicy/mhst-area-namespace-required",
 		"ValidatingAdmissionPolicyBinding/mhst-area-namespace-required",
 		"ValidatingAdmissionPolicy/mhst-area-label-owner",
@@ -227,6 +230,80 @@ func TestMetricsServiceSelectsTheOperator(t *testing.T) {
 			t.Errorf("metrics Service selects %s=%s, the operator's pods have %s=%q", k, v, k, deploy.Spec.Template.Labels[k])
 		}
 	}
+}
+
+// TestMetricsAreServedOverHTTPS: the operator serves its metrics on 8443
+// (HTTPS, the flag's default), behind the Service's https-metrics port.
+func TestMetricsAreServedOverHTTPS(t *testing.T) {
+	objs := build(t, "default")
+	var deploy appsv1.Deployment
+	decode(t, objs, "Deployment", "mhst-operator", &deploy)
+	c := deploy.Spec.Template.Spec.Containers[0]
+	if !slices.Contains(c.Args, "--metrics-bind-address=:8443") {
+		t.Errorf("args %v: want --metrics-bind-address=:8443", c.Args)
+	}
+	for _, arg := range c.Args {
+		if arg == "--metrics-secure=false" {
+			t.Errorf("args %v: the installed operator must serve metrics over HTTPS", c.Args)
+		}
+	}
+	if port := containerPort(c, "https-metrics"); port != 8443 {
+		t.Errorf("container port https-metrics is %d, want 8443", port)
+	}
+	var svc corev1.Service
+	decode(t, objs, "Service", "mhst-operator-metrics", &svc)
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https-metrics" || svc.Spec.Ports[0].TargetPort.String() != "https-metrics" {
+		t.Errorf("metrics Service ports %v: want https-metrics to the container's https-metrics", svc.Spec.Ports)
+	}
+}
+
+// TestNetworkPolicyAdmitsScrapesAndProbes: the operator's NetworkPolicy
+// selects its pods and opens exactly their metrics port (to the namespaces
+// labelled metrics=enabled) and their health port, leaving egress open.
+func TestNetworkPolicyAdmitsScrapesAndProbes(t *testing.T) {
+	objs := build(t, "default")
+	var deploy appsv1.Deployment
+	decode(t, objs, "Deployment", "mhst-operator", &deploy)
+	var policy networkingv1.NetworkPolicy
+	decode(t, objs, "NetworkPolicy", "mhst-operator", &policy)
+	for k, v := range policy.Spec.PodSelector.MatchLabels {
+		if deploy.Spec.Template.Labels[k] != v {
+			t.Errorf("the policy selects %s=%s, the operator's pods have %s=%q", k, v, k, deploy.Spec.Template.Labels[k])
+		}
+	}
+	if len(policy.Spec.PodSelector.MatchLabels) == 0 {
+		t.Error("the policy selects every pod of the namespace")
+	}
+	if !slices.Equal(policy.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) {
+		t.Errorf("policy types %v: want Ingress only (egress to the API server stays open)", policy.Spec.PolicyTypes)
+	}
+	c := deploy.Spec.Template.Spec.Containers[0]
+	var opened []string
+	for _, rule := range policy.Spec.Ingress {
+		for _, p := range rule.Ports {
+			if containerPort(c, p.Port.String()) == 0 {
+				t.Errorf("the policy opens port %s, which the operator's container does not have", p.Port.String())
+			}
+			opened = append(opened, p.Port.String())
+			if p.Port.String() == "https-metrics" && (len(rule.From) != 1 || rule.From[0].NamespaceSelector == nil ||
+				rule.From[0].NamespaceSelector.MatchLabels["metrics"] != "enabled") {
+				t.Errorf("the metrics port is open to %v, want the namespaces labelled metrics=enabled", rule.From)
+			}
+		}
+	}
+	if !slices.Equal(opened, []string{"https-metrics", "health"}) {
+		t.Errorf("the policy opens %v, want https-metrics and health", opened)
+	}
+}
+
+// containerPort is the number of the container's port of that name, or 0.
+func containerPort(c corev1.Container, name string) int32 {
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return p.ContainerPort
+		}
+	}
+	return 0
 }
 
 // checkProbe says what is wrong with an HTTP probe that should ask the

@@ -48,3 +48,12 @@ values schema keeps quotes and backslashes out of its items.
 {{- define "mhst-operator.celList" -}}
 [{{- range $i, $v := . }}{{ if $i }}, {{ end }}'{{ $v }}'{{- end }}]
 {{- end -}}
+
+{{/*
+metricsCertDir is where the metrics certificate Secret is mounted: under
+/tmp, like controller-runtime's own default, since the root filesystem is
+read-only.
+*/}}
+{{- define "mhst-operator.metricsCertDir" -}}
+/tmp/k8s-metrics-server/metrics-certs
+{{- end -}}

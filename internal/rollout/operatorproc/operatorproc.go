@@ -31,7 +31,9 @@ type Options struct {
 	// LogFile receives the operator's output.
 	LogFile string
 	// Args are passed on after the metrics and probe addresses, which are
-	// chosen here (free loopback ports).
+	// chosen here (free loopback ports). Metrics are plain HTTP on
+	// loopback, so that the benchmark and the fault tests scrape them
+	// without a token.
 	Args []string
 }
 
@@ -66,7 +68,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create operator log: %w", err)
 	}
-	args := append([]string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probeAddr}, opts.Args...)
+	args := append([]string{"--metrics-bind-address=" + metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=" + probeAddr}, opts.Args...)
 	cmd := exec.Command(opts.Binary, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig)
 	cmd.Stdout = logFile
