@@ -1,7 +1,8 @@
 // Command kubectl-mhst is a kubectl plugin for the Mental Health Support Team
 // rollout: `kubectl mhst import` turns the DfE register of schools into the
-// manifests that onboard a local area, and `kubectl mhst coverage` prints the
-// national coverage from the cluster's LocalAreas.
+// manifests that onboard a local area, `kubectl mhst coverage` prints the
+// national coverage from the cluster's LocalAreas, and `kubectl mhst agree`
+// and `kubectl mhst withdraw` record a governance board's decisions.
 package main
 
 import (
@@ -27,6 +28,9 @@ Commands:
             pupil. Writes YAML to stdout, or one file per area with --out.
   coverage  Print the national coverage from the cluster's LocalAreas: England,
             by wave and by region (and by area with --areas).
+  agree     Record the governance board's agreement on an allocation, as a
+            member of the board.
+  withdraw  Withdraw the board's agreement on an allocation.
   version   Print the plugin's version.
 
 Run 'kubectl mhst <command> -h' for a command's flags.
@@ -66,6 +70,10 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return runImport(args[1:], stdout, stderr)
 	case "coverage":
 		return runCoverage(args[1:], stdout, stderr)
+	case "agree":
+		return runAgree(args[1:], stdout, stderr)
+	case "withdraw":
+		return runWithdraw(args[1:], stdout, stderr)
 	case "version":
 		_, err := fmt.Fprintf(stdout, "kubectl-mhst %s (%s)\n", version, runtime.Version())
 		return err
