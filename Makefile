@@ -81,6 +81,10 @@ test: manifests generate envtest helm ## Run unit tests, integration tests again
 	HELM=$(HELM) KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
 	@$(MAKE) --no-print-directory test-argocd-health
 
+.PHONY: test-race
+test-race: manifests generate envtest ## Run the controller integration suite with the race detector.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test -race $(GO_TEST_FLAGS) ./controllers/...
+
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no API server.
 	go test $(UNIT_PKGS)

@@ -130,10 +130,10 @@ func setAgreedCondition(cov *mhstv1alpha1.SchoolCoverage) {
 		setCondition(conds, gen, mhstv1alpha1.ConditionAgreed, metav1.ConditionTrue, mhstv1alpha1.ReasonAgreementRecorded, agreementMessage(agreement))
 	case cov.Spec.TeamRef == nil:
 		setCondition(conds, gen, mhstv1alpha1.ConditionAgreed, metav1.ConditionFalse, mhstv1alpha1.ReasonAwaitingAgreement,
-			"Proposed: no agreement recorded. A list without spec.teamRef allocates no team time; add spec.agreement once the governance board has agreed an allocation.")
+			"Proposed: no agreement recorded. A list without spec.teamRef allocates no team time; once the governance board has agreed an allocation, a board member records it (kubectl mhst agree).")
 	default:
 		setCondition(conds, gen, mhstv1alpha1.ConditionAgreed, metav1.ConditionFalse, mhstv1alpha1.ReasonAwaitingAgreement,
-			fmt.Sprintf("Proposed: the allocation of team %s's time to these settings is not agreed, so they do not count as covered; add spec.agreement once the governance board has agreed.", cov.Spec.TeamRef.Name))
+			fmt.Sprintf("Proposed: the allocation of team %s's time to these settings is not agreed, so they do not count as covered; once the governance board has agreed, a board member records it in spec.agreement (kubectl mhst agree), or the reviewed GitOps repository does.", cov.Spec.TeamRef.Name))
 	}
 }
 
@@ -198,7 +198,7 @@ func coverageReadiness(cov *mhstv1alpha1.SchoolCoverage, area *mhstv1alpha1.Loca
 			fmt.Sprintf("SupportTeam %s is suspended: %s do not count as covered until the team resumes or they are allocated to another team.", alloc.Team, settingsAndPupils(alloc.Settings, alloc.Pupils)))
 	case !alloc.Agreed:
 		return notReady(mhstv1alpha1.ReasonAwaitingAgreement,
-			fmt.Sprintf("Proposed: %s await the governance board's agreement; add spec.agreement once the board has agreed.", settingsAndPupils(alloc.Settings, alloc.Pupils)))
+			fmt.Sprintf("Proposed: %s await the governance board's agreement, which a board member records (kubectl mhst agree).", settingsAndPupils(alloc.Settings, alloc.Pupils)))
 	case alloc.Settings == 0:
 		return notReady(mhstv1alpha1.ReasonSettingsClaimed,
 			"Every setting listed is held by an older allocation (see status.conflicts), so this allocation covers nothing: remove the duplicates, or withdraw the older allocations.")

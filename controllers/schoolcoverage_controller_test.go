@@ -323,7 +323,7 @@ func TestSchoolCoverageScenario(t *testing.T) {
 		agreed := condition(proposed, mhstv1alpha1.ConditionAgreed)
 		g.Expect(agreed.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(agreed.Reason).To(Equal(mhstv1alpha1.ReasonAwaitingAgreement))
-		g.Expect(agreed.Message).To(ContainSubstring("add spec.agreement once the governance board has agreed"))
+		g.Expect(agreed.Message).To(ContainSubstring("once the governance board has agreed, a board member records it in spec.agreement"))
 		g.Expect(condition(proposed, mhstv1alpha1.ConditionStalled).Status).To(Equal(metav1.ConditionUnknown), "waiting for the board is not stalled")
 	})
 
