@@ -168,8 +168,7 @@ func (r *LocalAreaReconciler) provision(ctx context.Context, area *mhstv1alpha1.
 			r.syncQuota,
 			r.syncLimitRange,
 			r.syncNetworkPolicies,
-			r.syncGovernanceAccess,
-			r.syncGovernanceParameters,
+			r.syncGovernance,
 		),
 		r.observeTeamsAndCoverage(ctx, area),
 	)

@@ -39,6 +39,17 @@ const (
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 
+// syncGovernance keeps the admission policy's parameter current, then the
+// access of the board and the leads. In that order: the policy
+// mhst-board-agreement does not apply in a namespace without its parameter,
+// so nobody may have access to an area's allocations before it is there.
+func (r *LocalAreaReconciler) syncGovernance(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
+	if err := r.syncGovernanceParameters(ctx, area); err != nil {
+		return err
+	}
+	return r.syncGovernanceAccess(ctx, area)
+}
+
 // syncGovernanceAccess gives the governance board read access to the area
 // and the leads write access to its teams and allocations, in the area's
 // namespace, and lets both read their own LocalArea object (and no other).
@@ -127,14 +138,18 @@ func (r *LocalAreaReconciler) removeGovernanceAccess(ctx context.Context, area *
 	for _, obj := range []client.Object{
 		&rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaBoardRole)},
 		&rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaViewerRole)},
-		&corev1.ConfigMap{ObjectMeta: childMeta(area, mhstv1alpha1.GovernanceConfigMapName)},
 		&rbacv1.RoleBinding{ObjectMeta: childMeta(area, areaLeadRole)},
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: reader}},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: reader}},
 	} {
 		errs = append(errs, r.pruneChild(ctx, area, obj))
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	// The policy's parameter last: without it the policy no longer applies
+	// in the namespace, which is safe only once nobody has access there.
+	return r.pruneChild(ctx, area, &corev1.ConfigMap{ObjectMeta: childMeta(area, mhstv1alpha1.GovernanceConfigMapName)})
 }
 
 // areaReaderName names the ClusterRole and ClusterRoleBinding that let the
