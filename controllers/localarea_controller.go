@@ -8,8 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -24,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 // Reasons of the Events the LocalArea controller emits (besides
@@ -291,17 +290,20 @@ func countTeams(teams []mhstv1alpha1.SupportTeam) mhstv1alpha1.TeamCounts {
 func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	byAreaLabel := handler.EnqueueRequestsFromMapFunc(areaOfLabel)
 	byNamespace := areaHoldingNamespace(r.Client)
-	err := ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("localarea").
-		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.areasNamingNamespace)).
-		Watches(&corev1.ResourceQuota{}, byAreaLabel).
-		Watches(&corev1.LimitRange{}, byAreaLabel).
-		Watches(&networkingv1.NetworkPolicy{}, byAreaLabel).
-		Watches(&rbacv1.RoleBinding{}, byAreaLabel).
-		Watches(&rbacv1.ClusterRole{}, byAreaLabel).
-		Watches(&rbacv1.ClusterRoleBinding{}, byAreaLabel).
-		Watches(&corev1.ConfigMap{}, byAreaLabel, builder.WithPredicates(governanceParameter)).
+		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	for _, k := range kinds.MadeFor(kinds.Area) {
+		switch k.GVK.Kind {
+		case "Namespace":
+			b = b.Watches(k.New(), handler.EnqueueRequestsFromMapFunc(r.areasNamingNamespace))
+		case "ConfigMap":
+			b = b.Watches(k.New(), byAreaLabel, builder.WithPredicates(governanceParameter))
+		default:
+			b = b.Watches(k.New(), byAreaLabel)
+		}
+	}
+	err := b.
 		Watches(&mhstv1alpha1.SupportTeam{}, byNamespace).
 		Watches(&mhstv1alpha1.SchoolCoverage{}, byNamespace).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).

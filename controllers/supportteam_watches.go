@@ -3,11 +3,7 @@ package controllers
 import (
 	"context"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 // NewSupportTeamReconciler returns a SupportTeamReconciler that reads from
@@ -48,16 +45,13 @@ func NewSupportTeamReconciler(mgr ctrl.Manager, allowedPriorityClasses []string)
 //     phase or namespace changes (activation, suspension, wave,
 //     allowIngressFrom), not when only their coverage figures do.
 func (r *SupportTeamReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("supportteam").
-		For(&mhstv1alpha1.SupportTeam{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&corev1.ConfigMap{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		For(&mhstv1alpha1.SupportTeam{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	for _, k := range kinds.MadeFor(kinds.Team) {
+		b = b.Owns(k.New())
+	}
+	return b.
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.teamsUsingBlueprint)).
 		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.teamsOfNamespace),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -85,7 +85,7 @@ func TestRenderCustomBlueprint(t *testing.T) {
 	out := mustRender(t, in)
 
 	wantKinds := []string{"ConfigMap", "Deployment", "HorizontalPodAutoscaler"}
-	if got := kinds(out); !slices.Equal(got, wantKinds) {
+	if got := kindsOf(out); !slices.Equal(got, wantKinds) {
 		t.Fatalf("kinds = %v, want %v (no built-in objects, no PodDisruptionBudget)", got, wantKinds)
 	}
 	if out.DeploymentName != testTeam+"-web" {

@@ -78,7 +78,7 @@ func typed(t *testing.T, out *Output, kind string, obj any) {
 	}
 }
 
-func kinds(out *Output) []string {
+func kindsOf(out *Output) []string {
 	var ks []string
 	for _, o := range out.Objects {
 		ks = append(ks, o.GetKind())
@@ -130,7 +130,7 @@ func TestRenderBuiltinContents(t *testing.T) {
 
 func checkObjects(t *testing.T, _ Input, out *Output) {
 	want := []string{"ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"}
-	if got := kinds(out); !reflect.DeepEqual(got, want) {
+	if got := kindsOf(out); !reflect.DeepEqual(got, want) {
 		t.Errorf("kinds = %v, want %v", got, want)
 	}
 	if out.DeploymentName != testTeam+"-service" {
@@ -356,7 +356,7 @@ func TestRenderPodDisruptionBudgetOnlyWithSeveralReplicas(t *testing.T) {
 		in := teamInput()
 		in.Spec.Service.Replicas = tt.replicas
 		out := mustRender(t, in)
-		got := strings.Contains(strings.Join(kinds(out), ","), "PodDisruptionBudget")
+		got := strings.Contains(strings.Join(kindsOf(out), ","), "PodDisruptionBudget")
 		if got != tt.wantPDB {
 			t.Errorf("replicas %v: PodDisruptionBudget rendered = %v, want %v", tt.replicas, got, tt.wantPDB)
 		}

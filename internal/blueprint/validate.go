@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/kyaml/resid"
+
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 // RejectedError is returned when a blueprint builds into something a team's
@@ -57,18 +59,10 @@ func (e *InvalidError) Unwrap() error {
 	return e.Err
 }
 
-// allowedKinds are the kinds a team's service may be made of: namespaced,
-// and none of them can grant permissions (no RBAC) or reach beyond the
-// team's namespace.
-var allowedKinds = []schema.GroupVersionKind{
-	deploymentKind,
-	{Group: "", Version: "v1", Kind: "Service"},
-	{Group: "", Version: "v1", Kind: "ServiceAccount"},
-	{Group: "", Version: "v1", Kind: "ConfigMap"},
-	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
-	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
-	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
-}
+// allowedKinds are the kinds a team's service may be made of, as the
+// operator's table of kinds says: namespaced, and none of them can grant
+// permissions (no RBAC) or reach beyond the team's namespace.
+var allowedKinds = kinds.Blueprint()
 
 // AllowedKinds returns the kinds a rendered service may contain, in a fixed
 // order. The controller watches, applies and prunes these kinds (and needs

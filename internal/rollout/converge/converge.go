@@ -18,10 +18,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 	"github.com/mhst-io/mhst-operator/internal/rollout"
 )
 
@@ -30,22 +30,8 @@ import (
 const FieldManager = "mhst-rollout"
 
 // OperatorKinds are the kinds the operator creates for areas and teams:
-// namespaces, and everything its cache selects by the managed-by label.
-var OperatorKinds = []schema.GroupVersionKind{
-	{Version: "v1", Kind: "Namespace"},
-	{Version: "v1", Kind: "ResourceQuota"},
-	{Version: "v1", Kind: "LimitRange"},
-	{Version: "v1", Kind: "ServiceAccount"},
-	{Version: "v1", Kind: "Service"},
-	{Version: "v1", Kind: "ConfigMap"},
-	{Group: "apps", Version: "v1", Kind: "Deployment"},
-	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
-	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
-	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"},
-}
+// the table of internal/kinds.
+var OperatorKinds = kinds.GVKs()
 
 // Objects are the objects of areas in the order they can be applied: the
 // LocalAreas first (the operator makes their namespaces), then each area's
