@@ -43,13 +43,17 @@ const (
 // LocalArea is gone.
 type CoverageReportReconciler struct {
 	client.Client
-	metrics *coverageMetrics
+	// Coverage computes the area's coverage, shared with the other
+	// controllers.
+	Coverage *areaCoverage
+	metrics  *coverageMetrics
 }
 
 // NewCoverageReportReconciler returns a reconciler that reads and writes
-// through c and keeps the coverage gauges of controller-runtime's registry.
-func NewCoverageReportReconciler(c client.Client) *CoverageReportReconciler {
-	return &CoverageReportReconciler{Client: c, metrics: newCoverageMetrics()}
+// through c, takes the areas' figures from shared, and keeps the coverage
+// gauges of controller-runtime's registry.
+func NewCoverageReportReconciler(c client.Client, shared *areaCoverage) *CoverageReportReconciler {
+	return &CoverageReportReconciler{Client: c, Coverage: shared, metrics: newCoverageMetrics()}
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=localareas,verbs=get;list;watch
@@ -72,7 +76,7 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if area.Status.Phase != mhstv1alpha1.PhaseActive || area.Status.Namespace == "" {
 		return ctrl.Result{}, nil
 	}
-	res, teams, err := areaCoverageFromCache(ctx, r, &area)
+	res, teams, err := r.Coverage.ofArea(ctx, &area)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -60,16 +61,20 @@ type LocalAreaReconciler struct {
 	Recorder events.EventRecorder
 	// Tenancy holds the isolation defaults of every area.
 	Tenancy TenancyDefaults
+	// Coverage computes the area's coverage, shared with the other
+	// controllers.
+	Coverage *areaCoverage
 }
 
 // NewLocalAreaReconciler builds the reconciler from the manager's clients
 // and event recorder.
-func NewLocalAreaReconciler(mgr ctrl.Manager, tenancy TenancyDefaults) *LocalAreaReconciler {
+func NewLocalAreaReconciler(mgr ctrl.Manager, tenancy TenancyDefaults, shared *areaCoverage) *LocalAreaReconciler {
 	return &LocalAreaReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("localarea-controller"),
 		Tenancy:   tenancy,
+		Coverage:  shared,
 	}
 }
 
@@ -260,11 +265,17 @@ func (r *LocalAreaReconciler) markActive(area *mhstv1alpha1.LocalArea, now time.
 // observeTeamsAndCoverage counts the area's SupportTeams and computes its
 // coverage from its SchoolCoverages, both read from the cache.
 func (r *LocalAreaReconciler) observeTeamsAndCoverage(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
-	res, teams, err := areaCoverageFromCache(ctx, r.Client, area)
+	res, _, err := r.Coverage.ofArea(ctx, area)
 	if err != nil {
 		return err
 	}
-	area.Status.Teams = countTeams(teams)
+	// The teams' Ready conditions, which the shared computation does not
+	// key on: listed as they are now.
+	var teams mhstv1alpha1.SupportTeamList
+	if err := r.List(ctx, &teams, &client.ListOptions{Namespace: area.Status.Namespace, UnsafeDisableDeepCopy: ptrTo(true)}); err != nil {
+		return fmt.Errorf("list teams of area %s: %w", area.Name, err)
+	}
+	area.Status.Teams = countTeams(teams.Items)
 	area.Status.Coverage = &res.Area
 	return nil
 }
@@ -304,8 +315,12 @@ func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) er
 		}
 	}
 	err := b.
-		Watches(&mhstv1alpha1.SupportTeam{}, byNamespace).
-		Watches(&mhstv1alpha1.SchoolCoverage{}, byNamespace).
+		// The area counts its teams and their readiness, and its coverage
+		// depends on specs only: a team's or an allocation's other status
+		// writes (figures the area computes itself) do not wake it.
+		Watches(&mhstv1alpha1.SupportTeam{}, byNamespace,
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, teamReadinessChanged))).
+		Watches(&mhstv1alpha1.SchoolCoverage{}, byNamespace, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 	if err != nil {
@@ -336,4 +351,18 @@ func (r *LocalAreaReconciler) areasNamingNamespace(ctx context.Context, obj clie
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: a.Name}})
 	}
 	return reqs
+}
+
+// teamReadinessChanged passes the updates of a SupportTeam whose Ready
+// condition changed status, which the area's status.teams.ready counts.
+var teamReadinessChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		older, okOld := e.ObjectOld.(*mhstv1alpha1.SupportTeam)
+		newer, okNew := e.ObjectNew.(*mhstv1alpha1.SupportTeam)
+		return okOld && okNew && meta.IsStatusConditionTrue(older.Status.Conditions, mhstv1alpha1.ConditionReady) !=
+			meta.IsStatusConditionTrue(newer.Status.Conditions, mhstv1alpha1.ConditionReady)
+	},
 }

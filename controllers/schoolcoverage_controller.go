@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,6 +51,8 @@ type SchoolCoverageReconciler struct {
 	client.Client
 	// Recorder emits the Events that record agreements given and withdrawn.
 	Recorder events.EventRecorder
+	// Coverage computes the area's coverage, once for all its allocations.
+	Coverage *areaCoverage
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=schoolcoverages,verbs=get;list;watch
@@ -72,7 +75,7 @@ func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if area == nil {
 		recordCoverageOutsideArea(&cov)
 	} else {
-		res, _, err := areaCoverageFromCache(ctx, r, area)
+		res, _, err := r.Coverage.ofArea(ctx, area)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -114,7 +117,7 @@ func recordCoverageAllocation(cov *mhstv1alpha1.SchoolCoverage, area *mhstv1alph
 	cov.Status.DisadvantagedPupils = alloc.DisadvantagedPupils
 	cov.Status.Conflicts = nil
 	if len(alloc.Conflicts) > 0 {
-		cov.Status.Conflicts = alloc.Conflicts
+		cov.Status.Conflicts = slices.Clone(alloc.Conflicts) // the result is shared
 	}
 	setAgreedCondition(cov)
 	setConflictedCondition(cov, alloc)

@@ -61,16 +61,20 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := registerIndexes(mgr); err != nil {
 		return fmt.Errorf("register field indexes: %w", err)
 	}
-	if err := NewLocalAreaReconciler(mgr, cfg.Tenancy).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	// One computation of each area's coverage per change, for every
+	// controller that shows it.
+	shared := newAreaCoverage(mgr.GetClient())
+	if err := NewLocalAreaReconciler(mgr, cfg.Tenancy, shared).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	if err := NewSupportTeamReconciler(mgr, cfg.AllowedPriorityClasses).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	if err := NewSupportTeamReconciler(mgr, cfg.AllowedPriorityClasses, shared).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("set up SupportTeam controller: %w", err)
 	}
-	if err := (&SchoolCoverageReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("schoolcoverage-controller")}).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	schoolCoverages := &SchoolCoverageReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("schoolcoverage-controller"), Coverage: shared}
+	if err := schoolCoverages.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	if err := NewCoverageReportReconciler(mgr.GetClient()).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	if err := NewCoverageReportReconciler(mgr.GetClient(), shared).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
 	national := &NationalReportReconciler{Client: mgr.GetClient(), Namespace: cfg.OperatorNamespace, Target: cfg.nationalTarget()}

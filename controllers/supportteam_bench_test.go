@@ -29,7 +29,7 @@ func BenchmarkSupportTeamRenderApply(b *testing.B) {
 	if err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		b.Fatal(err)
 	}
-	r := &SupportTeamReconciler{Client: k8sClient, APIReader: k8sClient, Recorder: events.NewFakeRecorder(16)}
+	r := &SupportTeamReconciler{Client: k8sClient, APIReader: k8sClient, Recorder: events.NewFakeRecorder(16), Coverage: newAreaCoverage(k8sClient)}
 	area := &mhstv1alpha1.LocalArea{ObjectMeta: metav1.ObjectMeta{Name: "bench"}, Spec: mhstv1alpha1.LocalAreaSpec{Wave: 2}}
 	run := time.Now().UnixNano()
 	objects := 0

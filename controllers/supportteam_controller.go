@@ -46,6 +46,9 @@ type SupportTeamReconciler struct {
 	// AllowedPriorityClasses are the PriorityClasses a team's pods may
 	// name; a render naming another is refused (BlueprintRejected).
 	AllowedPriorityClasses []string
+	// Coverage computes the figures of the team's area, shared with the
+	// other controllers.
+	Coverage *areaCoverage
 
 	renders renderMemo
 }
@@ -102,7 +105,7 @@ func (r *SupportTeamReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 // returns an error only for failures worth retrying; problems that need a
 // person (a bad blueprint, no area) are in the status instead.
 func (r *SupportTeamReconciler) sync(ctx context.Context, team *mhstv1alpha1.SupportTeam, area *mhstv1alpha1.LocalArea) error {
-	if err := r.recordAllocation(ctx, team); err != nil {
+	if err := r.recordAllocation(ctx, team, area); err != nil {
 		return err
 	}
 	deployed := r.deployService(ctx, team, area)

@@ -192,7 +192,7 @@ func TestSupportTeamInventoryArithmetic(t *testing.T) {
 }
 
 func TestSupportTeamPrepare(t *testing.T) {
-	r := &SupportTeamReconciler{Client: k8sClient}
+	r := &SupportTeamReconciler{Client: k8sClient, Coverage: newAreaCoverage(k8sClient)}
 	team := &mhstv1alpha1.SupportTeam{ObjectMeta: metav1.ObjectMeta{Namespace: "mhst-leeds", Name: "north", UID: types.UID("uid-1")}}
 	configMap := func() *unstructured.Unstructured {
 		obj := &unstructured.Unstructured{}

@@ -19,22 +19,24 @@ import (
 // from the coverage rules applied to every SchoolCoverage and SupportTeam of
 // the namespace, because which team holds a setting depends on the other
 // allocations (the oldest claim wins).
-func (r *SupportTeamReconciler) recordAllocation(ctx context.Context, team *mhstv1alpha1.SupportTeam) error {
-	var coverages mhstv1alpha1.SchoolCoverageList
-	if err := r.List(ctx, &coverages, client.InNamespace(team.Namespace)); err != nil {
-		return fmt.Errorf("list SchoolCoverages of namespace %s: %w", team.Namespace, err)
+func (r *SupportTeamReconciler) recordAllocation(ctx context.Context, team *mhstv1alpha1.SupportTeam, area *mhstv1alpha1.LocalArea) error {
+	// The area's coverage target does not change a team's figures, but
+	// asking with it shares the computation the area and its allocations
+	// make.
+	target := coverage.DefaultCoverageTarget
+	if area != nil {
+		target = coverage.TargetOf(area)
 	}
-	var teams mhstv1alpha1.SupportTeamList
-	if err := r.List(ctx, &teams, client.InNamespace(team.Namespace)); err != nil {
-		return fmt.Errorf("list SupportTeams of namespace %s: %w", team.Namespace, err)
+	computed, err := r.Coverage.ofNamespace(ctx, team.Namespace, target)
+	if err != nil {
+		return err
 	}
-	// The area's coverage target does not change a team's figures.
-	result := coverage.Compute(coverages.Items, teams.Items, coverage.DefaultCoverageTarget)
-	figures, ok := result.Teams[team.Name]
+	figures, ok := computed.result.Teams[team.Name]
 	if !ok {
-		// The cache has not seen the team yet; the coverage rules need
-		// only its capacity, so count it as it is.
-		figures = coverage.Compute(coverages.Items, []mhstv1alpha1.SupportTeam{*team}, coverage.DefaultCoverageTarget).Teams[team.Name]
+		// The team is reconciled from the cache's own event, so the cache
+		// holds it; should it not, it has nothing allocated yet, and its
+		// creation in the cache wakes it again.
+		figures = coverage.Compute(nil, []mhstv1alpha1.SupportTeam{*team}, coverage.DefaultCoverageTarget).Teams[team.Name]
 	}
 	team.Status.Allocation = &mhstv1alpha1.TeamAllocation{
 		Settings:            figures.Settings,

@@ -20,12 +20,13 @@ import (
 // NewSupportTeamReconciler returns a SupportTeamReconciler that reads from
 // mgr's cache and writes through its client, and lets teams' pods use the
 // allowed priority classes only.
-func NewSupportTeamReconciler(mgr ctrl.Manager, allowedPriorityClasses []string) *SupportTeamReconciler {
+func NewSupportTeamReconciler(mgr ctrl.Manager, allowedPriorityClasses []string, shared *areaCoverage) *SupportTeamReconciler {
 	return &SupportTeamReconciler{
 		Client:                 mgr.GetClient(),
 		APIReader:              mgr.GetAPIReader(),
 		Recorder:               mgr.GetEventRecorder("supportteam-controller"),
 		AllowedPriorityClasses: allowedPriorityClasses,
+		Coverage:               shared,
 	}
 }
 
