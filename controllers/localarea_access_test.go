@@ -84,7 +84,7 @@ func TestLocalAreaGovernanceAccessThroughTheAPIServer(t *testing.T) {
 	area := getArea(ctx, g, "access-a")
 	area.Spec.Governance.Board = area.Spec.Governance.Board[1:]
 	area.Spec.Governance.Leads = nil
-	g.Expect(k8sClient.Update(ctx, area)).To(Succeed())
+	updateAreaSpec(ctx, g, area)
 	g.Eventually(func(g Gomega) {
 		forbidden(g, alice.List(ctx, &mhstv1alpha1.SchoolCoverageList{}, client.InNamespace(nsA)), "alice, removed, listing A's coverages")
 		forbidden(g, alice.Get(ctx, client.ObjectKey{Name: "access-a"}, &mhstv1alpha1.LocalArea{}), "alice, removed, reading LocalArea A")

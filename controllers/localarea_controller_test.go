@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -212,7 +213,7 @@ func TestLocalAreaProvisionsTenant(t *testing.T) {
 	area.Spec.Tenancy.AllowIngressFrom = nil
 	area.Spec.Tenancy.ResourceQuota = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("7")}
 	area.Spec.Governance.Board = area.Spec.Governance.Board[1:]
-	g.Expect(k8sClient.Update(ctx, area)).To(Succeed())
+	updateAreaSpec(ctx, g, area)
 	waitAreaActive(ctx, t, "tenant-a")
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: ns}, &namespace)).To(Succeed())
@@ -251,7 +252,7 @@ func TestLocalAreaScheduledUntilActivateAt(t *testing.T) {
 	}, 2*time.Second, pollInterval).Should(BeTrue(), "nothing is provisioned before activateAt")
 
 	area.Spec.ActivateAt = &metav1.Time{Time: time.Now().Add(-time.Second)}
-	g.Expect(k8sClient.Update(ctx, area)).To(Succeed())
+	updateAreaSpec(ctx, g, area)
 	area = waitAreaActive(ctx, t, "scheduled")
 	g.Expect(area.Status.ActivatedAt).NotTo(BeNil())
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "mhst-scheduled"}, &corev1.Namespace{})).To(Succeed())
@@ -265,4 +266,18 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// updateAreaSpec writes area's spec to the API server as a person editing
+// it would: on a conflict (the operator wrote the area's status meanwhile)
+// it reads the area again and writes the same spec. area is left as stored.
+func updateAreaSpec(ctx context.Context, g Gomega, area *mhstv1alpha1.LocalArea) {
+	spec := area.Spec.DeepCopy()
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(area), area); err != nil {
+			return err
+		}
+		area.Spec = *spec.DeepCopy()
+		return k8sClient.Update(ctx, area)
+	})).To(Succeed())
 }

@@ -108,7 +108,7 @@ func TestLocalAreaSuspendLeavesTenantAlone(t *testing.T) {
 	ns := "mhst-suspended"
 
 	area.Spec.Suspend = true
-	g.Expect(k8sClient.Update(ctx, area)).To(Succeed())
+	updateAreaSpec(ctx, g, area)
 	g.Eventually(func(g Gomega) {
 		g.Expect(getArea(ctx, g, "suspended").Status.Phase).To(Equal(mhstv1alpha1.PhaseSuspended))
 	}, eventuallyTimeout, pollInterval).Should(Succeed())
@@ -128,7 +128,7 @@ func TestLocalAreaSuspendLeavesTenantAlone(t *testing.T) {
 
 	area = getArea(ctx, g, "suspended")
 	area.Spec.Suspend = false
-	g.Expect(k8sClient.Update(ctx, area)).To(Succeed())
+	updateAreaSpec(ctx, g, area)
 	waitAreaActive(ctx, t, "suspended")
 	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(deny), deny)).To(Succeed())
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: ns}, &namespace)).To(Succeed())

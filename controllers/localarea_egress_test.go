@@ -113,7 +113,7 @@ func TestLocalAreaAllowEgressTo(t *testing.T) {
 	moved := trustEPR
 	moved.IPBlock = &mhstv1alpha1.EgressIPBlock{CIDR: "198.51.100.0/24"}
 	area.Spec.Tenancy.AllowEgressTo = []mhstv1alpha1.EgressDestination{moved, relay}
-	g.Expect(k8sClient.Update(ctx, area)).To(Succeed())
+	updateAreaSpec(ctx, g, area)
 	movedRule := networkingv1.NetworkPolicyEgressRule{
 		To:    []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "198.51.100.0/24"}}},
 		Ports: []networkingv1.NetworkPolicyPort{egressPort(443, corev1.ProtocolTCP)},
@@ -123,7 +123,7 @@ func TestLocalAreaAllowEgressTo(t *testing.T) {
 	// Nothing allowed any more: back to the namespace and DNS.
 	area = getArea(ctx, g, "egress")
 	area.Spec.Tenancy.AllowEgressTo = nil
-	g.Expect(k8sClient.Update(ctx, area)).To(Succeed())
+	updateAreaSpec(ctx, g, area)
 	expectEgress(ctx, t, "mhst-egress", sameNamespaceEgress(), dnsEgress())
 }
 

@@ -527,7 +527,7 @@ func TestSupportTeamInSuspendedArea(t *testing.T) {
 
 	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(area), area)).To(Succeed())
 	area.Spec.Suspend = true
-	g.Expect(k8sClient.Update(ctx, area)).To(Succeed())
+	updateAreaSpec(ctx, g, area)
 	supportTeamUpdate(t, team, func(team *mhstv1alpha1.SupportTeam) {
 		team.Spec.Service.Image = "registry.example/mhst/service:9.9"
 	})
