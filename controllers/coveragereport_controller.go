@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/apply"
 	"github.com/mhst-io/mhst-operator/internal/report"
 )
 
@@ -125,55 +127,30 @@ func reportLabels() map[string]string {
 	}
 }
 
-// applyReport applies a report ConfigMap server-side when its data, labels
-// or owner differ from the cached copy, and does nothing otherwise: reports
-// carry no timestamps, so equal content means nothing happened. owner may
-// be nil.
+// applyReport applies a report ConfigMap through the apply engine with the
+// reports' field manager: nothing is written while the cached copy holds the
+// data, labels and owner the operator would apply (reports carry no
+// timestamps, so equal content means nothing happened). Keys or labels
+// another manager added are theirs. owner may be nil.
 func applyReport(ctx context.Context, c client.Client, key types.NamespacedName, labels, data map[string]string, owner *metav1ac.OwnerReferenceApplyConfiguration) error {
-	var current corev1.ConfigMap
-	err := c.Get(ctx, key, &current)
-	switch {
-	case err == nil && reportUpToDate(&current, labels, data, owner):
-		return nil
-	case err != nil && !apierrors.IsNotFound(err):
-		return fmt.Errorf("get report %s: %w", key, err)
-	}
 	cm := corev1ac.ConfigMap(key.Name, key.Namespace).WithLabels(labels).WithData(data)
 	if owner != nil {
 		cm.WithOwnerReferences(owner)
 	}
-	if err := c.Apply(ctx, cm, client.FieldOwner(CoverageReportFieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("apply report %s: %w", key, err)
+	desired, err := apply.Normalize(cm)
+	if err != nil {
+		return err
 	}
-	logf.FromContext(ctx).V(1).Info("report written", "namespace", key.Namespace, "name", key.Name)
+	// The cache is read twice: a report the cache shows out of date is
+	// rewritten (an apply that changes nothing when only the cache was
+	// behind), which saves the reports a reader of the API server.
+	reports := &apply.Engine{Cache: c, Live: c, Writer: c, Scheme: c.Scheme(), FieldManager: CoverageReportFieldManager}
+	out, err := reports.Apply(ctx, apply.Object{Desired: &unstructured.Unstructured{Object: desired}})
+	if err != nil {
+		return fmt.Errorf("report %s: %w", key, err)
+	}
+	if out.Wrote {
+		logf.FromContext(ctx).V(1).Info("report written", "namespace", key.Namespace, "name", key.Name)
+	}
 	return nil
-}
-
-// reportUpToDate reports whether cm already has the data, the labels and the
-// owner the operator would apply.
-func reportUpToDate(cm *corev1.ConfigMap, labels, data map[string]string, owner *metav1ac.OwnerReferenceApplyConfiguration) bool {
-	// Only what the operator applies is compared: keys or labels another
-	// manager added are theirs, and applying again would not remove them.
-	if !hasAllEntries(cm.Data, data) || !hasAllEntries(cm.Labels, labels) {
-		return false
-	}
-	if owner == nil {
-		return true
-	}
-	for _, ref := range cm.OwnerReferences {
-		if ref.UID == *owner.UID && ref.Controller != nil && *ref.Controller {
-			return true
-		}
-	}
-	return false
-}
-
-// hasAllEntries reports whether have holds every key of want with its value.
-func hasAllEntries(have, want map[string]string) bool {
-	for k, v := range want {
-		if got, ok := have[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
 }

@@ -13,9 +13,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/apply"
 )
 
 func TestLocalAreaGovernanceCondition(t *testing.T) {
@@ -174,7 +176,7 @@ func TestLocalAreaMatches(t *testing.T) {
 				ResourceNames: []string{"leeds"}, Verbs: []string{"get", "watch"}}},
 		}
 	}
-	owner := metav1.OwnerReference{APIVersion: "mhst.io/v1alpha1", Kind: "LocalArea", Name: "leeds", UID: "uid-1"}
+	owner := metav1.OwnerReference{APIVersion: "mhst.io/v1alpha1", Kind: "LocalArea", Name: "leeds", UID: "uid-1", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
 	other := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "x", UID: "uid-2"}
 
 	tests := []struct {
@@ -208,11 +210,20 @@ func TestLocalAreaMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want, err := applyConfigurationMap(tt.want)
+			want, err := apply.Normalize(tt.want)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := matches(tt.have, want); got != tt.matches {
+			have, err := apply.Normalize(tt.have)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The rule the engine applies to the area's children.
+			got := apply.Holds(have, want)
+			if ownedWhole[want["kind"].(string)] {
+				got = apply.HoldsExactly(have, want)
+			}
+			if got != tt.matches {
 				t.Errorf("matches = %v, want %v", got, tt.matches)
 			}
 		})

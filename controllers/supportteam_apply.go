@@ -11,7 +11,6 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -21,21 +20,22 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
-	"github.com/mhst-io/mhst-operator/internal/blueprint"
-	"github.com/mhst-io/mhst-operator/internal/drift"
+	"github.com/mhst-io/mhst-operator/internal/apply"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 // annotationAppliedHash is set on every object of a team's service to the
-// hash of what the operator applied. Comparing it with the cached object's
-// tells, without a call to the API server, whether the object must be
-// applied again: a converged team makes no writes at all.
-//
-// A person editing a field the operator set (kubectl scale, kubectl set
-// image) leaves the annotation as it was; drift.Contains compares the cached
-// object with the render to see that, still without an API call. Deleting an
-// object, or removing the labels the operator's cache selects on, makes it
-// look missing, and it is applied again.
+// hash of what the operator applied. It tells why an object no longer holds
+// the render (internal/apply decides that): when its hash is the render's,
+// the render did not change, so someone else changed the object, and
+// restoring it is reported as drift.
 const annotationAppliedHash = "mhst.io/applied-hash"
+
+// service is the apply engine of teams' services, with the SupportTeam
+// controller's field manager.
+func (r *SupportTeamReconciler) service() *apply.Engine {
+	return &apply.Engine{Cache: r.Client, Live: r.APIReader, Writer: r.Client, Scheme: r.Scheme(), FieldManager: SupportTeamFieldManager}
+}
 
 // applyService applies the rendered objects that changed, then deletes the
 // objects of the previous inventory that the render no longer produces, and
@@ -118,122 +118,28 @@ func hashOf(obj *unstructured.Unstructured) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// applyIfChanged applies obj unless the cached object carries the same hash.
+// applyIfChanged applies obj unless it holds the render already.
 // wasApplied says the object is in the team's inventory: if it is missing,
-// someone deleted it, and restoring it is reported in an Event.
+// someone deleted it, and restoring it is reported in an Event. An object
+// of that name the team does not control is never written to.
 func (r *SupportTeamReconciler) applyIfChanged(ctx context.Context, team *mhstv1alpha1.SupportTeam, obj *unstructured.Unstructured, wasApplied bool) error {
-	current, err := r.cachedObject(ctx, obj.GroupVersionKind(), client.ObjectKeyFromObject(obj))
-	if err != nil {
+	out, err := r.service().Apply(ctx, apply.Object{
+		Desired: obj,
+		Mine:    func(existing client.Object) error { return checkController(team, existing) },
+	})
+	if err != nil || !out.Wrote {
 		return err
-	}
-	edited, deleted := false, false
-	if current != nil {
-		if err := checkController(team, current); err != nil {
-			return err
-		}
-		if current.GetAnnotations()[annotationAppliedHash] == obj.GetAnnotations()[annotationAppliedHash] {
-			holds, err := holdsRender(current, obj)
-			if err != nil || holds {
-				return err
-			}
-			edited = true
-		}
-	} else {
-		// The cache holds only what carries the operator's labels: an
-		// object of this name may still exist, made by someone else.
-		live, err := r.liveObject(ctx, obj)
-		if err != nil {
-			return err
-		}
-		if live != nil {
-			if err := checkController(team, live); err != nil {
-				return err
-			}
-			if live.GetAnnotations()[annotationAppliedHash] == obj.GetAnnotations()[annotationAppliedHash] {
-				holds, err := holdsRender(live, obj)
-				if err != nil || holds {
-					return err // only the cache is behind the last apply
-				}
-			}
-			edited = true // the team's own, changed or stripped of its labels
-		}
-		deleted = live == nil && wasApplied
-	}
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(SupportTeamFieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
 	log.FromContext(ctx).V(1).Info("applied", "kind", obj.GetKind(), "name", obj.GetName())
 	switch {
-	case deleted:
+	case !out.Existed && wasApplied:
 		r.Recorder.Eventf(team, nil, corev1.EventTypeNormal, mhstv1alpha1.ReasonDriftCorrected, "Restore",
 			"%s %s was deleted outside the operator and has been restored", obj.GetKind(), obj.GetName())
-	case edited:
+	case out.Existed && out.Before.GetAnnotations()[annotationAppliedHash] == obj.GetAnnotations()[annotationAppliedHash]:
 		r.Recorder.Eventf(team, nil, corev1.EventTypeNormal, mhstv1alpha1.ReasonDriftCorrected, "Restore",
 			"%s %s was changed outside the operator and has been restored", obj.GetKind(), obj.GetName())
 	}
 	return nil
-}
-
-// holdsRender reports whether the cached object still has every field of
-// the render with the value the operator applied. The cache serves typed
-// objects without apiVersion and kind, so those are not compared.
-func holdsRender(current client.Object, render *unstructured.Unstructured) (bool, error) {
-	live, err := drift.Normalize(current)
-	if err != nil {
-		return false, fmt.Errorf("compare %s %s: %w", render.GetKind(), render.GetName(), err)
-	}
-	applied, err := drift.Normalize(render.Object)
-	if err != nil {
-		return false, fmt.Errorf("compare %s %s: %w", render.GetKind(), render.GetName(), err)
-	}
-	delete(applied, "apiVersion")
-	delete(applied, "kind")
-	return drift.Contains(live, applied), nil
-}
-
-// cachedObject returns the object of that kind and name from the cache, or
-// nil when the cache does not hold it. It reads typed objects, which the
-// cache serves from memory (unstructured reads would go to the API server).
-func (r *SupportTeamReconciler) cachedObject(ctx context.Context, gvk schema.GroupVersionKind, key client.ObjectKey) (client.Object, error) {
-	obj, err := r.newObject(gvk)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Get(ctx, key, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("get %s %s: %w", gvk.Kind, key, err)
-	}
-	return obj, nil
-}
-
-func (r *SupportTeamReconciler) newObject(gvk schema.GroupVersionKind) (client.Object, error) {
-	runtimeObj, err := r.Scheme().New(gvk)
-	if err != nil {
-		return nil, fmt.Errorf("new %s: %w", gvk, err)
-	}
-	obj, ok := runtimeObj.(client.Object)
-	if !ok {
-		return nil, fmt.Errorf("%s is not a Kubernetes object", gvk)
-	}
-	return obj, nil
-}
-
-// liveObject reads the object of the render's kind and name from the API
-// server, past the cache; nil when there is none.
-func (r *SupportTeamReconciler) liveObject(ctx context.Context, obj *unstructured.Unstructured) (client.Object, error) {
-	live, err := r.newObject(obj.GroupVersionKind())
-	if err != nil {
-		return nil, err
-	}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("get %s %s: %w", obj.GetKind(), obj.GetName(), err)
-	}
-	return live, nil
 }
 
 // ownershipConflict says that an object the team's render needs exists and
@@ -282,24 +188,21 @@ func checkController(team *mhstv1alpha1.SupportTeam, obj client.Object) error {
 func (r *SupportTeamReconciler) prune(ctx context.Context, team *mhstv1alpha1.SupportTeam, stale []mhstv1alpha1.InventoryEntry) error {
 	var errs []error
 	for _, entry := range stale {
-		gvk := schema.FromAPIVersionAndKind(entry.APIVersion, entry.Kind)
-		if !slices.Contains(blueprint.AllowedKinds(), gvk) {
+		k, ok := kinds.Lookup(schema.FromAPIVersionAndKind(entry.APIVersion, entry.Kind))
+		if !ok || !k.Blueprint {
 			continue
 		}
-		obj, err := r.cachedObject(ctx, gvk, client.ObjectKey{Namespace: team.Namespace, Name: entry.Name})
+		obj := k.New()
+		obj.SetNamespace(team.Namespace)
+		obj.SetName(entry.Name)
+		deleted, err := r.service().Prune(ctx, obj, func(existing client.Object) bool { return appliedFor(team, existing) })
 		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if obj == nil || !appliedFor(team, obj) {
-			continue
-		}
-		uid := obj.GetUID()
-		if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("prune %s %s: %w", entry.Kind, entry.Name, err))
 			continue
 		}
-		log.FromContext(ctx).V(1).Info("pruned", "kind", entry.Kind, "name", entry.Name)
+		if deleted {
+			log.FromContext(ctx).V(1).Info("pruned", "kind", entry.Kind, "name", entry.Name)
+		}
 	}
 	return errors.Join(errs...)
 }

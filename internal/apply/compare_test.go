@@ -1,4 +1,4 @@
-package drift
+package apply
 
 import (
 	"testing"
@@ -8,7 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func TestContains(t *testing.T) {
+// TestHolds: the drift rule, field by field.
+func TestHolds(t *testing.T) {
 	tests := []struct {
 		name    string
 		live    string
@@ -28,13 +29,24 @@ func TestContains(t *testing.T) {
 		{"type changed", `{"a":"1"}`, `{"a":1}`, false},
 		{"map replaced by scalar", `{"a":1}`, `{"a":{"b":1}}`, false},
 		{"empty applied map", `{"a":{"b":1}}`, `{"a":{}}`, true},
+		{"empty wanted map holds when absent", `{"b":1}`, `{"a":{}}`, true},
+		{"empty wanted list holds when absent", `{"b":1}`, `{"a":[]}`, true},
+		{"empty wanted list and a list someone filled", `{"a":[1]}`, `{"a":[]}`, false},
+		{"labels others add are theirs", `{"metadata":{"labels":{"a":"1","x":"y"}}}`, `{"metadata":{"labels":{"a":"1"}}}`, true},
+		{"a label the operator sets removed", `{"metadata":{"labels":{"x":"y"}}}`, `{"metadata":{"labels":{"a":"1"}}}`, false},
+		{"owner reference among others", `{"metadata":{"ownerReferences":[{"uid":"2","kind":"X"},{"uid":"1","kind":"LocalArea","controller":true}]}}`,
+			`{"metadata":{"ownerReferences":[{"uid":"1","kind":"LocalArea","controller":true}]}}`, true},
+		{"owner reference no longer the controller", `{"metadata":{"ownerReferences":[{"uid":"1","kind":"LocalArea","controller":false}]}}`,
+			`{"metadata":{"ownerReferences":[{"uid":"1","kind":"LocalArea","controller":true}]}}`, false},
+		{"owner reference removed", `{"metadata":{"ownerReferences":[{"uid":"2"}]}}`, `{"metadata":{"ownerReferences":[{"uid":"1"}]}}`, false},
+		{"status is not compared", `{"status":{"a":2}}`, `{"status":{"a":1}}`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			live := decode(t, tt.live)
 			applied := decode(t, tt.applied)
-			if got := Contains(live, applied); got != tt.want {
-				t.Errorf("Contains(%s, %s) = %v, want %v", tt.live, tt.applied, got, tt.want)
+			if got := Holds(live.(map[string]any), applied.(map[string]any)); got != tt.want {
+				t.Errorf("Holds(%s, %s) = %v, want %v", tt.live, tt.applied, got, tt.want)
 			}
 		})
 	}
@@ -72,15 +84,38 @@ func TestNormalizeTypedAgainstRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !Contains(liveJSON, applied) {
+	if !Holds(liveJSON, applied) {
 		t.Fatal("a live object holding the render is reported as drift")
 	}
 	replicas = 5
 	if liveJSON, err = Normalize(live); err != nil {
 		t.Fatal(err)
 	}
-	if Contains(liveJSON, applied) {
+	if Holds(liveJSON, applied) {
 		t.Fatal("a hand-scaled Deployment is not reported as drift")
+	}
+}
+
+// TestHoldsExactly: for the kinds owned whole, a field someone adds is
+// drift too; metadata and status still are not.
+func TestHoldsExactly(t *testing.T) {
+	tests := []struct {
+		name, live, want string
+		holds            bool
+	}{
+		{"the same", `{"spec":{"hard":{"pods":"10"}}}`, `{"spec":{"hard":{"pods":"10"}}}`, true},
+		{"a quota someone added", `{"spec":{"hard":{"pods":"10","services":"1"}}}`, `{"spec":{"hard":{"pods":"10"}}}`, false},
+		{"a data key someone added", `{"data":{"a":"1","b":"2"}}`, `{"data":{"a":"1"}}`, false},
+		{"a label someone added", `{"metadata":{"labels":{"a":"1","x":"y"}},"data":{"a":"1"}}`, `{"metadata":{"labels":{"a":"1"}},"data":{"a":"1"}}`, true},
+		{"a selector narrowed", `{"spec":{"podSelector":{"matchLabels":{"app":"x"}}}}`, `{"spec":{"podSelector":{}}}`, false},
+		{"status the server writes", `{"spec":{"a":1},"status":{"used":{}}}`, `{"spec":{"a":1}}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := HoldsExactly(decode(t, tt.live).(map[string]any), decode(t, tt.want).(map[string]any)); got != tt.holds {
+				t.Errorf("HoldsExactly(%s, %s) = %v, want %v", tt.live, tt.want, got, tt.holds)
+			}
+		})
 	}
 }
 
