@@ -39,7 +39,7 @@ func rutlandSnapshot(name string, at time.Time, oakhamAgreed bool) *mhstv1alpha1
 		oakham("120181", "Oakham CofE Primary School", 253, 46),
 		oakham("136530", "Catmose College", 1069, 147),
 		{URN: "136629", Name: "Uppingham Community College", Pupils: 910, DisadvantagedPupils: ptr[int64](118), Team: "team-uppingham", Allocation: "uppingham"},
-		{URN: "137340", Name: "Casterton College Rutland", Pupils: 967, Allocation: "not-yet"},
+		{URN: "137340", Name: "Casterton College Rutland", Pupils: 967, DisadvantagedPupils: ptr[int64](146), Allocation: "not-yet"},
 		oakham("138113", "Catmose Primary", 207, 17),
 	}
 	c := mhstv1alpha1.AreaCoverage{Settings: 5, Pupils: 3406, DisadvantagedPupils: 474, PupilsCoveredPercent: "0.0"}
