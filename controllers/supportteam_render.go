@@ -30,12 +30,12 @@ func (r *SupportTeamReconciler) render(ctx context.Context, team *mhstv1alpha1.S
 		return nil, missing, err
 	}
 	out, err := r.renders.render(client.ObjectKeyFromObject(team), blueprint.Input{
-		TeamName:         team.Name,
-		Namespace:        team.Namespace,
-		AreaName:         area.Name,
-		Wave:             area.Spec.Wave,
-		Spec:             team.Spec,
-		AllowIngressFrom: area.Spec.Tenancy.AllowIngressFrom,
+		TeamName:               team.Name,
+		Namespace:              team.Namespace,
+		AreaName:               area.Name,
+		Wave:                   area.Spec.Wave,
+		Spec:                   team.Spec,
+		AllowIngressFrom:       area.Spec.Tenancy.AllowIngressFrom,
 		AllowEgressTo:          egressPeers(area.Spec.Tenancy.AllowEgressTo),
 		AllowedPriorityClasses: r.AllowedPriorityClasses,
 		CustomFiles:            files,
