@@ -1,5 +1,5 @@
-// Package controllers holds one reconciler per mhst.io kind, and the
-// national coverage report. Pure logic (coverage arithmetic, blueprint
+// Package controllers holds one reconciler per mhst.io kind, the national
+// coverage report and the schedule of coverage snapshots. Pure logic (coverage arithmetic, blueprint
 // rendering, reports) lives in internal/ packages that the reconcilers call.
 package controllers
 
@@ -8,7 +8,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/mhst-io/mhst-operator/internal/snapshot"
 )
 
 // The server-side apply field managers: one fixed name per controller, so
@@ -41,6 +44,11 @@ type Config struct {
 	// name (--allowed-priority-classes). Empty allows none: a blueprint
 	// naming any priority class is refused.
 	AllowedPriorityClasses []string
+	// SnapshotDates are the days of the year on which the operator takes
+	// a National CoverageSnapshot and one of every active area, at 00:00
+	// UTC (--snapshot-dates). Empty takes none on schedule; snapshots
+	// created by people are taken either way.
+	SnapshotDates []snapshot.Date
 }
 
 // TenancyDefaults are applied to every area unless its spec overrides them.
@@ -80,6 +88,16 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	national := &NationalReportReconciler{Client: mgr.GetClient(), Namespace: cfg.OperatorNamespace, Target: cfg.nationalTarget()}
 	if err := national.SetupWithManager(mgr); err != nil {
 		return err
+	}
+	snapshots := &CoverageSnapshotReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{}, NationalTarget: cfg.nationalTarget(), Coverage: shared}
+	if err := snapshots.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+		return err
+	}
+	if len(cfg.SnapshotDates) > 0 {
+		schedule := &SnapshotScheduleReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}, Dates: cfg.SnapshotDates}
+		if err := schedule.SetupWithManager(mgr); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -6,12 +6,15 @@
 #                                 the ClusterRole mhst-operator
 #   config/rbac/area_roles.yaml  (the ClusterRoles that areas' boards and
 #                                 leads are bound to) -> copied whole
+#   config/rbac/auditor_role.yaml (the ClusterRole mhst-auditor) -> copied
+#                                 whole
 # Run by `make manifests` after controller-gen.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROLE=$ROOT/config/rbac/role.yaml
 AREA_ROLES=$ROOT/config/rbac/area_roles.yaml
+AUDITOR_ROLE=$ROOT/config/rbac/auditor_role.yaml
 FILES=$ROOT/charts/mhst-operator/files
 
 [ -d "$FILES" ] || exit 0
@@ -43,3 +46,10 @@ header() {
     cat "$AREA_ROLES"
   fi
 } > "$FILES/area-roles.yaml"
+
+{
+  header config/rbac/auditor_role.yaml
+  if [ -f "$AUDITOR_ROLE" ]; then
+    cat "$AUDITOR_ROLE"
+  fi
+} > "$FILES/auditor-role.yaml"

@@ -73,6 +73,14 @@ const (
 	// ReasonNotDeployed (SupportTeam ServiceAvailable): no service has been
 	// deployed for the team yet.
 	ReasonNotDeployed = "NotDeployed"
+	// ReasonTaken (CoverageSnapshot Ready): the snapshot recorded the
+	// coverage at status.takenAt.
+	ReasonTaken = "Taken"
+	// ReasonAreaNotFound (CoverageSnapshot): spec.area names no LocalArea.
+	ReasonAreaNotFound = "AreaNotFound"
+	// ReasonSnapshotTooLarge (CoverageSnapshot): the record would not fit
+	// in one object.
+	ReasonSnapshotTooLarge = "SnapshotTooLarge"
 	// ReasonDriftCorrected is the reason of the Event emitted when the
 	// operator restores an object of a team's service deleted by someone else.
 	ReasonDriftCorrected = "DriftCorrected"

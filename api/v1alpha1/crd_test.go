@@ -90,6 +90,14 @@ var defaultColumns = []struct {
 		{Name: "Ready", Type: "string", JSONPath: readyColumn},
 		{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp"},
 	}},
+	{"coveragesnapshots", []printerColumn{
+		{Name: "Scope", Type: "string", JSONPath: ".spec.scope"},
+		{Name: "Area", Type: "string", JSONPath: ".spec.area"},
+		{Name: "Taken", Type: "string", JSONPath: ".status.takenAt"},
+		{Name: "Pupils Covered %", Type: "string", JSONPath: ".status.coverage.pupilsCoveredPercent"},
+		{Name: "Ready", Type: "string", JSONPath: readyColumn},
+		{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp"},
+	}},
 }
 
 func TestPrinterColumns(t *testing.T) {
@@ -170,6 +178,7 @@ func TestDiscovery(t *testing.T) {
 		{"localareas", "LocalArea", "area", false},
 		{"supportteams", "SupportTeam", "team", true},
 		{"schoolcoverages", "SchoolCoverage", "cov", true},
+		{"coveragesnapshots", "CoverageSnapshot", "snap", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.kind, func(t *testing.T) {
@@ -215,6 +224,10 @@ func TestSchemaExplainsItself(t *testing.T) {
 		{"schoolcoverages", "spec.settings.disadvantagedPupils", []string{"free school meals"}},
 		{"supportteams", "spec.staffing.educationMentalHealthPractitioners", []string{"practitioners", "guided self-help"}},
 		{"supportteams", "spec.yearRound", []string{"outside term time"}},
+		{"coveragesnapshots", "spec", []string{"cannot change"}},
+		{"coveragesnapshots", "status", []string{"written once", "refuses any change"}},
+		{"coveragesnapshots", "status.digest", []string{"SHA-256", "canonical JSON"}},
+		{"coveragesnapshots", "status.settings.decisionRef", []string{"governance board"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.plural+"/"+tc.path, func(t *testing.T) {
@@ -241,7 +254,7 @@ func TestSchemaExplainsItself(t *testing.T) {
 // TestEveryFieldIsDescribed walks each schema: a field without godoc is a
 // field `kubectl explain` cannot explain.
 func TestEveryFieldIsDescribed(t *testing.T) {
-	for _, plural := range []string{"localareas", "supportteams", "schoolcoverages"} {
+	for _, plural := range []string{"localareas", "supportteams", "schoolcoverages", "coveragesnapshots"} {
 		t.Run(plural, func(t *testing.T) {
 			root := readCRD(t, plural).Spec.Versions[0].Schema.OpenAPIV3Schema
 			for _, path := range undescribed(root, "") {

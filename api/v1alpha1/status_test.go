@@ -31,6 +31,9 @@ func TestStatusIsASubresource(t *testing.T) {
 		{"SchoolCoverage", goodCoverage, "status-coverage",
 			map[string]any{"settings": int64(2), "pupils": int64(1570), "disadvantagedPupils": int64(451)},
 			"status.pupils", int64(1570)},
+		{"CoverageSnapshot", goodSnapshot, "status-snapshot",
+			map[string]any{"takenAt": "2026-03-31T00:00:00Z"},
+			"status.takenAt", "2026-03-31T00:00:00Z"},
 	}
 	ctx := context.Background()
 	for _, tc := range cases {

@@ -1,8 +1,10 @@
 // Command kubectl-mhst is a kubectl plugin for the Mental Health Support Team
 // rollout: `kubectl mhst import` turns the DfE register of schools into the
 // manifests that onboard a local area, `kubectl mhst coverage` prints the
-// national coverage from the cluster's LocalAreas, and `kubectl mhst agree`
-// and `kubectl mhst withdraw` record a governance board's decisions.
+// national coverage from the cluster's LocalAreas, `kubectl mhst agree`
+// and `kubectl mhst withdraw` record a governance board's decisions, and
+// `kubectl mhst history` and `kubectl mhst diff` read the coverage
+// snapshots.
 package main
 
 import (
@@ -31,6 +33,10 @@ Commands:
   agree     Record the governance board's agreement on an allocation, as a
             member of the board.
   withdraw  Withdraw the board's agreement on an allocation.
+  history   List the CoverageSnapshots with their figures, and check each
+            against its digest.
+  diff      Compare two CoverageSnapshots: the settings that became or stopped
+            being covered, and the change of every figure.
   version   Print the plugin's version.
 
 Run 'kubectl mhst <command> -h' for a command's flags.
@@ -74,6 +80,10 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return runAgree(args[1:], stdout, stderr)
 	case "withdraw":
 		return runWithdraw(args[1:], stdout, stderr)
+	case "history":
+		return runHistory(args[1:], stdout, stderr)
+	case "diff":
+		return runDiff(args[1:], stdout, stderr)
 	case "version":
 		_, err := fmt.Fprintf(stdout, "kubectl-mhst %s (%s)\n", version, runtime.Version())
 		return err

@@ -1,5 +1,6 @@
-// Command manager runs the mhst-operator: the LocalArea, SupportTeam and
-// SchoolCoverage controllers and the national coverage report.
+// Command manager runs the mhst-operator: the LocalArea, SupportTeam,
+// SchoolCoverage and CoverageSnapshot controllers, the national coverage
+// report and the schedule of coverage snapshots.
 //
 // It runs against the cluster of the current kubeconfig (or in-cluster), or,
 // with --local-cluster, on an embedded local control plane that it starts
@@ -29,6 +30,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/controllers"
+	"github.com/mhst-io/mhst-operator/internal/snapshot"
 )
 
 type flags struct {
@@ -46,6 +48,7 @@ type flags struct {
 	restrictEgress          bool
 	nationalCoverageTarget  int
 	allowedPriorityClasses  string
+	snapshotDates           string
 	localCluster            string
 	localClusterDir         string
 	localClusterNodes       int
@@ -69,6 +72,7 @@ func parseFlags() (flags, zap.Options) {
 	flag.IntVar(&f.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Workers per controller.")
 	flag.BoolVar(&f.restrictEgress, "restrict-egress", controllers.DefaultTenancy().RestrictEgress, "Limit the egress of every area's pods to their own namespace, the cluster DNS and the destinations of the area's spec.tenancy.allowEgressTo; false leaves egress open.")
 	flag.StringVar(&f.allowedPriorityClasses, "allowed-priority-classes", "", "Comma-separated PriorityClasses that teams' pods may name in priorityClassName (default: none; a blueprint naming one is refused).")
+	flag.StringVar(&f.snapshotDates, "snapshot-dates", snapshot.DefaultDates, "Comma-separated dates, MM-DD, on which a National CoverageSnapshot and one of every active area are taken at 00:00 UTC (empty: none on schedule).")
 	flag.IntVar(&f.nationalCoverageTarget, "national-coverage-target", 100, "National target, in percent of pupils covered, that the national coverage report measures against.")
 	flag.StringVar(&f.localCluster, "local-cluster", "false", "Run on an embedded local control plane: true, false, or auto (when no kubeconfig is configured).")
 	flag.StringVar(&f.localClusterDir, "local-cluster-dir", "bin/local-cluster", "Where the embedded control plane writes its kubeconfig and logs.")
@@ -95,6 +99,10 @@ func run(f flags) error {
 	allowedPriorityClasses, err := parsePriorityClasses(f.allowedPriorityClasses)
 	if err != nil {
 		return fmt.Errorf("--allowed-priority-classes: %w", err)
+	}
+	snapshotDates, err := snapshot.ParseDates(f.snapshotDates)
+	if err != nil {
+		return fmt.Errorf("--snapshot-dates: %w", err)
 	}
 	metricsOpts, err := metricsServerOptions(f)
 	if err != nil {
@@ -136,6 +144,7 @@ func run(f flags) error {
 		MaxConcurrentReconciles: f.maxConcurrentReconciles,
 		NationalCoverageTarget:  int32(f.nationalCoverageTarget),
 		AllowedPriorityClasses:  allowedPriorityClasses,
+		SnapshotDates:           snapshotDates,
 	}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}

@@ -153,6 +153,9 @@ type SettingRecord struct {
 	Team string
 	// Allocation is the name of the SchoolCoverage whose claim counts.
 	Allocation string
+	// DecisionRef is the board decision that allocation rests on
+	// (spec.agreement.decisionRef), or "" while it is Proposed.
+	DecisionRef string
 	// Covered is true when the setting can reach its team.
 	Covered bool
 	// SessionsPerWeek is in half-days, DefaultSessionsPerWeek when unset.
@@ -366,7 +369,7 @@ func (r *Result) credit(c claim) {
 	}
 	r.Allocations[alloc.Name] = alloc
 	r.creditTeam(alloc, pupils, disadvantaged, covered)
-	r.Settings = append(r.Settings, newSettingRecord(c, alloc.Team, covered))
+	r.Settings = append(r.Settings, newSettingRecord(c, alloc, covered))
 }
 
 func (r *Result) creditTeam(alloc Allocation, pupils, disadvantaged int64, covered bool) {
@@ -408,18 +411,21 @@ func (r *Result) finish(coverageTarget int32) {
 	}
 }
 
-func newSettingRecord(c claim, team string, covered bool) SettingRecord {
+func newSettingRecord(c claim, alloc Allocation, covered bool) SettingRecord {
 	s := c.setting
 	rec := SettingRecord{
 		URN:                    s.URN,
 		Name:                   s.Name,
 		Phase:                  s.Phase,
 		Pupils:                 int64(s.Pupils),
-		Team:                   team,
+		Team:                   alloc.Team,
 		Allocation:             c.from.Name,
 		Covered:                covered,
 		SessionsPerWeek:        orDefault(s.SessionsPerWeek, DefaultSessionsPerWeek),
 		SeniorMentalHealthLead: s.SeniorMentalHealthLead,
+	}
+	if alloc.Agreement != nil {
+		rec.DecisionRef = alloc.Agreement.DecisionRef
 	}
 	if s.DisadvantagedPupils != nil {
 		// A copy, so the record never aliases the caller's object.

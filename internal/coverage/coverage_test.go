@@ -325,13 +325,103 @@ func TestSettingRecords(t *testing.T) {
 	ten := int32(10)
 	want := []SettingRecord{
 		{URN: "100009", Name: "School 100009", Phase: mhstv1alpha1.PhasePrimary, Pupils: 100, DisadvantagedPupils: &ten, Allocation: "gaps", SessionsPerWeek: 2},
-		{URN: "130001", Name: "Leeds City College", Phase: mhstv1alpha1.PhaseFurtherEducation, Pupils: 9000, Team: "alpha", Allocation: "north", Covered: true, SessionsPerWeek: 6, SeniorMentalHealthLead: true},
+		{URN: "130001", Name: "Leeds City College", Phase: mhstv1alpha1.PhaseFurtherEducation, Pupils: 9000, Team: "alpha", Allocation: "north", DecisionRef: "GB-2025-03 item 4", Covered: true, SessionsPerWeek: 6, SeniorMentalHealthLead: true},
 	}
 	if !reflect.DeepEqual(res.Settings, want) {
 		t.Errorf("settings:\n got %+v\nwant %+v", res.Settings, want)
 	}
 	if res.Settings[0].DisadvantagedPupils == coverages[0].Spec.Settings[0].DisadvantagedPupils {
 		t.Error("setting record aliases the input's disadvantagedPupils pointer")
+	}
+}
+
+// outcome is what a setting record says about one setting: the claim that
+// counts it and whether it is covered.
+type outcome struct {
+	team, allocation, decisionRef string
+	covered                       bool
+}
+
+// TestSettingOutcomes: each setting's record names the allocation whose
+// claim counts, its team and the board decision it rests on, and says
+// whether it is covered, by the same rules as the area's totals.
+func TestSettingOutcomes(t *testing.T) {
+	withDecision := func(c mhstv1alpha1.SchoolCoverage, ref string) mhstv1alpha1.SchoolCoverage {
+		c.Spec.Agreement.DecisionRef = ref
+		return c
+	}
+	tests := []struct {
+		name      string
+		coverages []mhstv1alpha1.SchoolCoverage
+		teams     []mhstv1alpha1.SupportTeam
+		want      map[string]outcome
+	}{
+		{
+			name:      "agreed, team exists: covered, with the decision",
+			coverages: []mhstv1alpha1.SchoolCoverage{withDecision(allocation("north", 0, "alpha", true, school("100001", 300, 30)), "RGB-2025-03 item 4")},
+			teams:     []mhstv1alpha1.SupportTeam{team("alpha", false)},
+			want:      map[string]outcome{"100001": {"alpha", "north", "RGB-2025-03 item 4", true}},
+		},
+		{
+			name:      "proposed: not covered, no decision",
+			coverages: []mhstv1alpha1.SchoolCoverage{allocation("north", 0, "alpha", false, school("100001", 300, 30))},
+			teams:     []mhstv1alpha1.SupportTeam{team("alpha", false)},
+			want:      map[string]outcome{"100001": {"alpha", "north", "", false}},
+		},
+		{
+			name:      "agreed but the team does not exist: not covered, the decision still named",
+			coverages: []mhstv1alpha1.SchoolCoverage{allocation("north", 0, "alpha", true, school("100001", 300, 30))},
+			want:      map[string]outcome{"100001": {"alpha", "north", "GB-2025-03 item 4", false}},
+		},
+		{
+			name:      "agreed, team suspended: not covered",
+			coverages: []mhstv1alpha1.SchoolCoverage{allocation("north", 0, "alpha", true, school("100001", 300, 30))},
+			teams:     []mhstv1alpha1.SupportTeam{team("alpha", true)},
+			want:      map[string]outcome{"100001": {"alpha", "north", "GB-2025-03 item 4", false}},
+		},
+		{
+			name: "a lost conflict: the older claim's outcome, even when it is proposed",
+			coverages: []mhstv1alpha1.SchoolCoverage{
+				allocation("older", 0, "alpha", false, school("100001", 300, 30)),
+				withDecision(allocation("newer", 5, "beta", true, school("100001", 300, 30), school("100002", 100, 0)), "GB-2025-04 item 1"),
+			},
+			teams: []mhstv1alpha1.SupportTeam{team("alpha", false), team("beta", false)},
+			want: map[string]outcome{
+				"100001": {"alpha", "older", "", false},
+				"100002": {"beta", "newer", "GB-2025-04 item 1", true},
+			},
+		},
+		{
+			name: "a list without a team gives way to a team claim, and keeps the rest",
+			coverages: []mhstv1alpha1.SchoolCoverage{
+				allocation("gaps", 0, "", false, school("100001", 300, 30), school("100003", 50, 5)),
+				allocation("north", 9, "alpha", true, school("100001", 300, 30)),
+			},
+			teams: []mhstv1alpha1.SupportTeam{team("alpha", false)},
+			want: map[string]outcome{
+				"100001": {"alpha", "north", "GB-2025-03 item 4", true},
+				"100003": {"", "gaps", "", false},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := Compute(tt.coverages, tt.teams, 100)
+			got := map[string]outcome{}
+			var covered int64
+			for _, rec := range res.Settings {
+				got[rec.URN] = outcome{rec.Team, rec.Allocation, rec.DecisionRef, rec.Covered}
+				if rec.Covered {
+					covered++
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("outcomes:\n got %+v\nwant %+v", got, tt.want)
+			}
+			if covered != res.Area.SettingsCovered {
+				t.Errorf("%d records covered, the area %d", covered, res.Area.SettingsCovered)
+			}
+		})
 	}
 }
 

@@ -101,7 +101,7 @@ func TestAreaRolesAreConfigAreaRoles(t *testing.T) {
 	rendered := mustRender(t, releaseNS, "")
 	var got []*unstructured.Unstructured
 	for _, role := range ofKind(rendered, "ClusterRole") {
-		if role.GetName() != releaseName && role.GetName() != releaseName+"-metrics-reader" {
+		if role.GetName() != releaseName && role.GetName() != releaseName+"-metrics-reader" && role.GetName() != auditorRole {
 			got = append(got, role)
 		}
 	}
@@ -113,6 +113,31 @@ func TestAreaRolesAreConfigAreaRoles(t *testing.T) {
 		if g == nil || !reflect.DeepEqual(g.Object, w.Object) {
 			t.Errorf("%s %s differs between the chart and config/rbac/area_roles.yaml: run make manifests", w.GetKind(), w.GetName())
 		}
+	}
+}
+
+// auditorRole is the ClusterRole for auditors, by the name both installs
+// give it.
+const auditorRole = "mhst-auditor"
+
+// TestAuditorRoleIsConfigRole: both installs give auditors the same
+// access, under the same name.
+func TestAuditorRoleIsConfigRole(t *testing.T) {
+	helmBinary(t)
+	configRoles, err := manifests.ReadFiles("../../config/rbac/auditor_role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := find(configRoles, "ClusterRole", auditorRole)
+	if want == nil {
+		t.Fatal("config/rbac/auditor_role.yaml holds no ClusterRole " + auditorRole)
+	}
+	got := find(mustRender(t, releaseNS, ""), "ClusterRole", auditorRole)
+	if got == nil {
+		t.Fatal("the chart renders no ClusterRole " + auditorRole)
+	}
+	if !reflect.DeepEqual(got.Object, want.Object) {
+		t.Errorf("ClusterRole %s differs between the chart and config/rbac/auditor_role.yaml: run make manifests\nchart:  %v\nconfig: %v", auditorRole, got.Object, want.Object)
 	}
 }
 

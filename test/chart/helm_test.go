@@ -114,7 +114,12 @@ func TestValuesSchema(t *testing.T) {
 		wantErr string // empty: accepted
 	}{
 		{"defaults", "", ""},
-		{"every documented setting", "replicas: 3\nlogLevel: debug\ntenancy:\n  restrictEgress: false\nmetrics:\n  port: 9443\n  certSecret: mhst-operator-metrics-cert\n  prometheusServiceAccount: {name: prometheus-k8s, namespace: monitoring}\n  serviceMonitor:\n    enabled: true\n    interval: 1m\n    labels: {release: prometheus}\n    tokenSecret: {name: prometheus-token, key: token}\n    tlsConfig:\n      insecureSkipVerify: false\n      ca: {secret: {name: mhst-operator-metrics-cert, key: ca.crt}}\n      serverName: mhst-operator-metrics.mhst-system.svc\nnetworkPolicy:\n  enabled: true\n  metricsNamespaceSelector:\n    matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [monitoring]}]\nadmissionPolicies:\n  enabled: false\nresources:\n  requests: {cpu: 200m, memory: 256Mi}\nblueprints:\n  allowedPriorityClasses: [mhst-standard, mhst.high]\nextraArgs: [--zap-encoder=console]\n", ""},
+		{"every documented setting", "replicas: 3\nlogLevel: debug\ntenancy:\n  restrictEgress: false\nmetrics:\n  port: 9443\n  certSecret: mhst-operator-metrics-cert\n  prometheusServiceAccount: {name: prometheus-k8s, namespace: monitoring}\n  serviceMonitor:\n    enabled: true\n    interval: 1m\n    labels: {release: prometheus}\n    tokenSecret: {name: prometheus-token, key: token}\n    tlsConfig:\n      insecureSkipVerify: false\n      ca: {secret: {name: mhst-operator-metrics-cert, key: ca.crt}}\n      serverName: mhst-operator-metrics.mhst-system.svc\nnetworkPolicy:\n  enabled: true\n  metricsNamespaceSelector:\n    matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [monitoring]}]\nadmissionPolicies:\n  enabled: false\nresources:\n  requests: {cpu: 200m, memory: 256Mi}\nblueprints:\n  allowedPriorityClasses: [mhst-standard, mhst.high]\nsnapshots:\n  dates: [03-31, 09-30]\nextraArgs: [--zap-encoder=console]\n", ""},
+		{"no scheduled snapshots", "snapshots:\n  dates: []\n", ""},
+		{"snapshot date with the year", "snapshots:\n  dates: [2026-03-31]\n", "dates"},
+		{"snapshot date as one string", "snapshots:\n  dates: 03-31,09-30\n", "dates"},
+		{"snapshot month 13", "snapshots:\n  dates: [13-01]\n", "dates"},
+		{"misspelt snapshots setting", "snapshots:\n  date: [03-31]\n", "date"},
 		{"misspelt top-level key", "replica: 3\n", "replica"},
 		{"misspelt nested key", "metrics:\n  serviceMonitor:\n    enable: true\n", "enable"},
 		{"misspelt tenancy default", "tenancy:\n  restrictEgres: true\n", "restrictEgres"},

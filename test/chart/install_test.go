@@ -62,7 +62,7 @@ var installs = []install{
 	{
 		name: "defaults", namespace: releaseNS,
 		replicas:    2,
-		args:        []string{"--leader-elect", "--restrict-egress=true", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--allowed-priority-classes="},
+		args:        []string{"--leader-elect", "--restrict-egress=true", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--allowed-priority-classes=", "--snapshot-dates=03-31"},
 		memoryLimit: "512Mi",
 		pdb:         true, policies: true, networkPolicy: true,
 	},
@@ -89,10 +89,10 @@ var installs = []install{
 	{
 		name: "open egress, custom resources, priority classes", namespace: "mhst-open-egress",
 		values: "tenancy:\n  restrictEgress: false\nresources:\n  requests: {cpu: 250m, memory: 256Mi}\n  limits: {cpu: '1', memory: 1Gi}\nmaxConcurrentReconciles: 8\nlogLevel: debug\n" +
-			"blueprints:\n  allowedPriorityClasses: [mhst-standard, mhst-high]\n",
+			"blueprints:\n  allowedPriorityClasses: [mhst-standard, mhst-high]\nsnapshots:\n  dates: [03-31, 09-30]\n",
 		replicas: 2,
 		args: []string{"--leader-elect", "--restrict-egress=false", "--max-concurrent-reconciles=8", "--zap-log-level=debug",
-			"--allowed-priority-classes=mhst-standard,mhst-high"},
+			"--allowed-priority-classes=mhst-standard,mhst-high", "--snapshot-dates=03-31,09-30"},
 		memoryLimit: "1Gi",
 		pdb:         true, policies: true, networkPolicy: true,
 	},
