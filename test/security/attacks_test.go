@@ -401,3 +401,37 @@ func TestAnonymousClientsGetNothing(t *testing.T) {
 		a.run(t)
 	}
 }
+
+// TestAuditorsCannotPreemptAScheduledSnapshot: an auditor may take a
+// snapshot, but not under a name the operator's schedule uses, which would
+// keep the real one of that date from being taken.
+func TestAuditorsCannotPreemptAScheduledSnapshot(t *testing.T) {
+	const auditor = "ada@audit.example"
+	ctx := t.Context()
+	g := NewWithT(t)
+	g.Expect(admin.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "test-auditor"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "mhst-auditor"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: auditor}},
+	})).To(Succeed())
+	by := func(t *testing.T) client.Client { return as(t, auditor) }
+	snap := func(name, scope, area string) *mhstv1alpha1.CoverageSnapshot {
+		return &mhstv1alpha1.CoverageSnapshot{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       mhstv1alpha1.CoverageSnapshotSpec{Scope: mhstv1alpha1.SnapshotScope(scope), Area: area},
+		}
+	}
+	for _, a := range []attack{
+		{name: "takes next year's national snapshot ahead of its date", by: by, target: snap("national-2099-03-31", "National", ""),
+			do: create(snap("national-2099-03-31", "National", "")), refusal: "kept for the snapshots the operator takes on schedule"},
+		{name: "takes an area's scheduled snapshot ahead of its date", by: by, target: snap("york-2099-03-31", "Area", "york"),
+			do: create(snap("york-2099-03-31", "Area", "york")), refusal: "kept for the snapshots the operator takes on schedule"},
+		{name: "deletes a snapshot", by: by, do: func(ctx context.Context, c client.Client) error {
+			return c.Delete(ctx, snap("york-audit", "Area", "york"))
+		}},
+	} {
+		a.run(t)
+	}
+	// What an auditor may do: take one under a name of their own.
+	g.Expect(by(t).Create(ctx, snap("york-audit", "Area", "york"))).To(Succeed())
+}
