@@ -10,17 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/kinds"
@@ -327,42 +323,4 @@ func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) er
 		return fmt.Errorf("set up LocalArea controller: %w", err)
 	}
 	return nil
-}
-
-// areaOfLabel maps a child to the area its mhst.io/area label names.
-func areaOfLabel(_ context.Context, obj client.Object) []reconcile.Request {
-	if name := obj.GetLabels()[mhstv1alpha1.LabelArea]; name != "" {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
-	}
-	return nil
-}
-
-// areasNamingNamespace maps a namespace to the area its label names and to
-// every area whose spec names it, so that an area stalled on a conflict
-// tries again when the namespace is freed.
-func (r *LocalAreaReconciler) areasNamingNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
-	reqs := areaOfLabel(ctx, obj)
-	var areas mhstv1alpha1.LocalAreaList
-	if err := r.List(ctx, &areas, client.MatchingFields{indexAreaNamespace: obj.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "list areas naming namespace", "namespace", obj.GetName())
-		return reqs
-	}
-	for _, a := range areas.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: a.Name}})
-	}
-	return reqs
-}
-
-// teamReadinessChanged passes the updates of a SupportTeam whose Ready
-// condition changed status, which the area's status.teams.ready counts.
-var teamReadinessChanged = predicate.Funcs{
-	CreateFunc:  func(event.CreateEvent) bool { return false },
-	DeleteFunc:  func(event.DeleteEvent) bool { return false },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		older, okOld := e.ObjectOld.(*mhstv1alpha1.SupportTeam)
-		newer, okNew := e.ObjectNew.(*mhstv1alpha1.SupportTeam)
-		return okOld && okNew && meta.IsStatusConditionTrue(older.Status.Conditions, mhstv1alpha1.ConditionReady) !=
-			meta.IsStatusConditionTrue(newer.Status.Conditions, mhstv1alpha1.ConditionReady)
-	},
 }

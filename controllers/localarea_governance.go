@@ -14,7 +14,6 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 )
@@ -266,11 +265,3 @@ func governanceCondition(board []mhstv1alpha1.BoardMember) (metav1.ConditionStat
 			fmt.Sprintf("The governance board of %d members involves both health and education.", len(board))
 	}
 }
-
-// governanceParameter passes the events of the areas' mhst-governance
-// ConfigMaps only: the LocalArea controller puts one back when it is
-// changed or deleted, and must not wake for the coverage reports, which
-// carry the same area label and change with every allocation.
-var governanceParameter = predicate.NewPredicateFuncs(func(obj client.Object) bool {
-	return obj.GetLabels()[mhstv1alpha1.LabelConfigMap] == mhstv1alpha1.ConfigMapGovernance
-})

@@ -6,13 +6,19 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 // SupportTeamReconciler deploys each SupportTeam's service into its
@@ -212,4 +218,49 @@ func areaNotActiveMessage(area *mhstv1alpha1.LocalArea) string {
 	}
 	return fmt.Sprintf("LocalArea %s is %s: the team's service is deployed only in an Active area",
 		area.Name, area.Status.Phase)
+}
+
+// NewSupportTeamReconciler returns a SupportTeamReconciler that reads from
+// mgr's cache and writes through its client, and lets teams' pods use the
+// allowed priority classes only.
+func NewSupportTeamReconciler(mgr ctrl.Manager, allowedPriorityClasses []string, shared *areaCoverage) *SupportTeamReconciler {
+	return &SupportTeamReconciler{
+		Client:                 mgr.GetClient(),
+		APIReader:              mgr.GetAPIReader(),
+		Recorder:               mgr.GetEventRecorder("supportteam-controller"),
+		AllowedPriorityClasses: allowedPriorityClasses,
+		Coverage:               shared,
+	}
+}
+
+// SetupWithManager registers the controller and what it watches. Nothing is
+// polled: every input of a team's reconcile is watched.
+//
+//   - the team itself, on spec changes only (its own status writes would
+//     otherwise wake it once more for nothing);
+//   - the objects of its service (owner references): a change or deletion
+//     made by someone else is seen at once;
+//   - blueprint ConfigMaps, mapped to the teams that name them through a
+//     field index, so that an edited blueprint reaches the Deployment
+//     promptly;
+//   - SchoolCoverages, mapped to every team of their namespace (a new
+//     allocation can change which team holds a setting);
+//   - LocalAreas, mapped to the teams of their namespace, when their spec,
+//     phase or namespace changes (activation, suspension, wave,
+//     allowIngressFrom), not when only their coverage figures do.
+func (r *SupportTeamReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("supportteam").
+		For(&mhstv1alpha1.SupportTeam{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	for _, k := range kinds.MadeFor(kinds.Team) {
+		b = b.Owns(k.New())
+	}
+	return b.
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.teamsUsingBlueprint)).
+		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.teamsOfNamespace),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.teamsOfArea),
+			builder.WithPredicates(onLocalAreaUpdate(areaSpecOrPlacementChanged))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
+		Complete(r)
 }
