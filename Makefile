@@ -50,6 +50,10 @@ manifests: controller-gen ## Generate the CRDs and the operator's RBAC from the 
 generate: controller-gen ## Generate the deepcopy functions of the API types.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
+.PHONY: samples
+samples: ## Write config/samples from the DfE register in hack/data (cmd/mhst-samples).
+	go run ./cmd/mhst-samples --file hack/data/schools-england-2022-23.csv --out config/samples
+
 .PHONY: fmt
 fmt: ## Run gofmt on the code.
 	gofmt -s -w $$(git ls-files '*.go' | grep -v '^hack/tools/')

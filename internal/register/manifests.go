@@ -222,7 +222,7 @@ func (m Manifests) WriteYAML(w io.Writer, source string) error {
 		objects = append(objects, &m.Coverages[i])
 	}
 	for i, obj := range objects {
-		doc, err := manifestYAML(obj)
+		doc, err := ManifestYAML(obj)
 		if err != nil {
 			return fmt.Errorf("write manifests of %s: %w", m.LocalArea.Name, err)
 		}
@@ -288,9 +288,10 @@ func (m Manifests) coverageNames() []string {
 	return names
 }
 
-// manifestYAML renders a typed object without its status and without the
-// "creationTimestamp: null" that typed objects always carry.
-func manifestYAML(obj any) ([]byte, error) {
+// ManifestYAML renders a typed object as a manifest: without its status,
+// empty objects and the "creationTimestamp: null" that typed objects always
+// carry.
+func ManifestYAML(obj any) ([]byte, error) {
 	data, err := json.Marshal(obj)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)

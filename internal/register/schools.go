@@ -36,6 +36,8 @@ const (
 	colPhaseTypeGrouping   = "phase_type_grouping"
 	colTypeOfEstablishment = "typeofestablishment_name"
 	colPupils              = "headcount of pupils"
+	// colPostcode is optional: the samples order a team's schools by it.
+	colPostcode = "school_postcode"
 	colFSM                 = "number of pupils known to be eligible for free school meals"
 )
 
@@ -108,6 +110,8 @@ type School struct {
 	// PhaseTypeGrouping is the register's own phase grouping, for example
 	// "State-funded primary" or "Independent school".
 	PhaseTypeGrouping string
+	// Postcode is the school's postcode, where the file has the column.
+	Postcode string
 }
 
 // StateFunded reports whether the school is one the national programme is
@@ -266,6 +270,9 @@ func readHeader(reader *csv.Reader, required []string) (header, error) {
 		found[name] = i
 	}
 	h := header{index: map[string]int{}, width: len(names)}
+	if i, ok := found[colPostcode]; ok {
+		h.index[colPostcode] = i
+	}
 	var missing []string
 	for _, name := range required {
 		i, ok := found[name]
@@ -300,6 +307,9 @@ func parseSchool(record []string, h header) (School, string) {
 		RegionCode:        h.value(record, colRegionCode),
 		RegionName:        h.value(record, colRegionName),
 		PhaseTypeGrouping: h.value(record, colPhaseTypeGrouping),
+	}
+	if _, ok := h.index[colPostcode]; ok {
+		s.Postcode = h.value(record, colPostcode)
 	}
 	if !urnPattern.MatchString(s.URN) {
 		return School{}, fmt.Sprintf("urn %q is not 6 or 7 digits", s.URN)

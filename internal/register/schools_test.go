@@ -47,7 +47,7 @@ func TestReadSchoolsRows(t *testing.T) {
 			row:  row("100000", "The Aldgate School", "State-funded primary", "271", "49"),
 			want: School{
 				URN: "100000", Name: "The Aldgate School", LACode: "E09000001", OldLACode: "201",
-				LAName: "City of London", RegionCode: "E12000007", RegionName: "London",
+				LAName: "City of London", RegionCode: "E12000007", RegionName: "London", Postcode: "EC3A 5DE",
 				Phase: mhstv1alpha1.PhasePrimary, Pupils: 271, DisadvantagedPupils: int32p(49),
 				PhaseTypeGrouping: "State-funded primary",
 			},
@@ -57,7 +57,7 @@ func TestReadSchoolsRows(t *testing.T) {
 			row:  row("100001", "A School", "State-funded secondary", "900", "z"),
 			want: School{
 				URN: "100001", Name: "A School", LACode: "E09000001", OldLACode: "201",
-				LAName: "City of London", RegionCode: "E12000007", RegionName: "London",
+				LAName: "City of London", RegionCode: "E12000007", RegionName: "London", Postcode: "EC3A 5DE",
 				Phase: mhstv1alpha1.PhaseSecondary, Pupils: 900, PhaseTypeGrouping: "State-funded secondary",
 			},
 		},
@@ -66,7 +66,7 @@ func TestReadSchoolsRows(t *testing.T) {
 			row:  row("1000012", "A School", "State-funded nursery", "90", ""),
 			want: School{
 				URN: "1000012", Name: "A School", LACode: "E09000001", OldLACode: "201",
-				LAName: "City of London", RegionCode: "E12000007", RegionName: "London",
+				LAName: "City of London", RegionCode: "E12000007", RegionName: "London", Postcode: "EC3A 5DE",
 				Phase: mhstv1alpha1.PhaseNursery, Pupils: 90, PhaseTypeGrouping: "State-funded nursery",
 			},
 		},
@@ -75,7 +75,7 @@ func TestReadSchoolsRows(t *testing.T) {
 			row:  row("100002", "St Mary's, Hornsey Rise", "State-funded AP school", "12", "12"),
 			want: School{
 				URN: "100002", Name: "St Mary's, Hornsey Rise", LACode: "E09000001", OldLACode: "201",
-				LAName: "City of London", RegionCode: "E12000007", RegionName: "London",
+				LAName: "City of London", RegionCode: "E12000007", RegionName: "London", Postcode: "EC3A 5DE",
 				Phase: mhstv1alpha1.PhaseAlternativeProvision, Pupils: 12, DisadvantagedPupils: int32p(12),
 				PhaseTypeGrouping: "State-funded AP school",
 			},
@@ -85,7 +85,7 @@ func TestReadSchoolsRows(t *testing.T) {
 			row:  row("100003", "A School", "Non-maintained special school", "50", "0"),
 			want: School{
 				URN: "100003", Name: "A School", LACode: "E09000001", OldLACode: "201",
-				LAName: "City of London", RegionCode: "E12000007", RegionName: "London",
+				LAName: "City of London", RegionCode: "E12000007", RegionName: "London", Postcode: "EC3A 5DE",
 				Phase: mhstv1alpha1.PhaseSpecial, Pupils: 50, DisadvantagedPupils: int32p(0),
 				PhaseTypeGrouping: "Non-maintained special school",
 			},
@@ -95,7 +95,7 @@ func TestReadSchoolsRows(t *testing.T) {
 			row:  row("100004", "A College", "Independent school", "365", "z"),
 			want: School{
 				URN: "100004", Name: "A College", LACode: "E09000001", OldLACode: "201",
-				LAName: "City of London", RegionCode: "E12000007", RegionName: "London",
+				LAName: "City of London", RegionCode: "E12000007", RegionName: "London", Postcode: "EC3A 5DE",
 				Phase: mhstv1alpha1.PhaseAllThrough, Pupils: 365, PhaseTypeGrouping: "Independent school",
 			},
 		},
