@@ -38,7 +38,7 @@ const (
 	colPupils              = "headcount of pupils"
 	// colPostcode is optional: the samples order a team's schools by it.
 	colPostcode = "school_postcode"
-	colFSM                 = "number of pupils known to be eligible for free school meals"
+	colFSM      = "number of pupils known to be eligible for free school meals"
 )
 
 // schoolColumns are the columns ReadSchools needs; the file may have more, in
