@@ -11,8 +11,10 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -51,12 +53,54 @@ func (r *SupportTeamReconciler) applyService(ctx context.Context, team *mhstv1al
 		team.Status.Inventory = unionOf(previous, desired)
 		return err
 	}
-	if err := r.prune(ctx, team, staleEntries(previous, desired)); err != nil {
+	labelled, err := r.labelledObjects(ctx, team)
+	if err != nil {
+		team.Status.Inventory = unionOf(previous, desired)
+		return err
+	}
+	if err := r.prune(ctx, team, staleEntries(unionOf(previous, labelled), desired)); err != nil {
 		team.Status.Inventory = unionOf(previous, desired)
 		return err
 	}
 	team.Status.Inventory = desired
 	return nil
+}
+
+// labelledObjects lists, from the cache, the objects of every kind a
+// blueprint may render that carry the team's label. Pruning what the render
+// no longer produces from these as well as from the inventory means nothing
+// is left behind when the inventory in status is not the latest: a reconcile
+// that read the team before its previous status write reached the cache
+// would otherwise record a new inventory without an object it never saw.
+func (r *SupportTeamReconciler) labelledObjects(ctx context.Context, team *mhstv1alpha1.SupportTeam) ([]mhstv1alpha1.InventoryEntry, error) {
+	var entries []mhstv1alpha1.InventoryEntry
+	for _, k := range kinds.MadeFor(kinds.Team) {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(k.GVK.GroupVersion().WithKind(k.GVK.Kind + "List"))
+		// PartialObjectMetadata would need informers of its own: list the
+		// typed objects the cache already holds.
+		typed, err := r.Scheme().New(list.GroupVersionKind())
+		if err != nil {
+			return nil, fmt.Errorf("list %s of team %s: %w", k.GVK.Kind, team.Name, err)
+		}
+		objList, ok := typed.(client.ObjectList)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a list", list.GroupVersionKind())
+		}
+		if err := r.List(ctx, objList, client.InNamespace(team.Namespace),
+			client.MatchingLabels{mhstv1alpha1.LabelTeam: team.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("list %s of team %s: %w", k.GVK.Kind, team.Name, err)
+		}
+		if err := meta.EachListItem(objList, func(o runtime.Object) error {
+			if obj, ok := o.(client.Object); ok && appliedFor(team, obj) {
+				entries = append(entries, mhstv1alpha1.InventoryEntry{APIVersion: k.GVK.GroupVersion().String(), Kind: k.GVK.Kind, Name: obj.GetName()})
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return entries, nil
 }
 
 // applyChanged applies, server-side, each object whose render differs from

@@ -8,8 +8,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
@@ -109,4 +113,39 @@ func teamEventReasons(ctx context.Context, g Gomega, team *mhstv1alpha1.SupportT
 		}
 	}
 	return reasons
+}
+
+// TestSupportTeamPrunesWhatItsInventoryLost: a reconcile that read the team
+// before its previous status write reached the cache records an inventory
+// without an object it never saw. What the render stops producing is still
+// pruned, found by the team's label.
+func TestSupportTeamPrunesWhatItsInventoryLost(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	area := supportTeamTestArea(t, "st-lost-inventory")
+	team := supportTeamTestTeam(t, area.Status.Namespace, "west")
+	supportTeamEventually(t, team, func(g Gomega, team *mhstv1alpha1.SupportTeam) {
+		g.Expect(supportTeamKinds(team.Status.Inventory)).To(ContainElement("PodDisruptionBudget"))
+	})
+	// The inventory as a stale write would leave it: without the budget.
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		var kept []mhstv1alpha1.InventoryEntry
+		for _, e := range team.Status.Inventory {
+			if e.Kind != "PodDisruptionBudget" {
+				kept = append(kept, e)
+			}
+		}
+		team.Status.Inventory = kept
+		return k8sClient.Status().Update(ctx, team)
+	})).To(Succeed())
+
+	// One replica: the built-in blueprint has no PodDisruptionBudget then.
+	supportTeamUpdate(t, team, func(team *mhstv1alpha1.SupportTeam) { team.Spec.Service.Replicas = ptr.To(int32(1)) })
+	g.Eventually(func() bool {
+		var pdb policyv1.PodDisruptionBudget
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: team.Namespace, Name: "west-service"}, &pdb))
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(BeTrue(), "the budget the inventory lost is pruned")
 }
