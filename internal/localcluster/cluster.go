@@ -67,6 +67,12 @@ const (
 	podRange     = "10.128.0.1/16"
 )
 
+// The client limits of the controller manager and the scheduler.
+const (
+	clientQPS   = "--kube-api-qps=300"
+	clientBurst = "--kube-api-burst=600"
+)
+
 // KwokNodeAnnotation marks the nodes kwok simulates.
 const KwokNodeAnnotation = "kwok.x-k8s.io/node"
 
@@ -117,7 +123,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if opts.Scheduler {
 		if err := c.start("kube-scheduler", opts.AssetsDir,
-			"--kubeconfig="+c.KubeconfigPath, "--leader-elect=false", "--secure-port=0"); err != nil {
+			"--kubeconfig="+c.KubeconfigPath, "--leader-elect=false", "--secure-port=0", clientQPS, clientBurst); err != nil {
 			return nil, err
 		}
 	}
@@ -163,6 +169,13 @@ func (c *Cluster) startControllerManager(opts Options) error {
 		// local cluster, not paced for a large production one.
 		"--concurrent-gc-syncs=5",
 		"--concurrent-namespace-syncs=5",
+		// The default client limit (20 requests a second) makes a national
+		// rollout's teams wait minutes for their ReplicaSets and pods after
+		// the areas have converged; a local cluster has the API server to
+		// itself.
+		clientQPS, clientBurst,
+		"--concurrent-deployment-syncs=10",
+		"--concurrent-replicaset-syncs=10",
 	)
 }
 
