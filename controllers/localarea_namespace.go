@@ -145,7 +145,10 @@ func (r *LocalAreaReconciler) createNamespace(ctx context.Context, area *mhstv1a
 		Labels:      namespaceLabels(area),
 		Annotations: map[string]string{mhstv1alpha1.AnnotationCreatedBy: area.Name},
 	}}
-	if err := r.Create(ctx, ns, client.FieldOwner(LocalAreaFieldManager)); err != nil {
+	// Its own field manager: the namespace's labels are then applied by
+	// LocalAreaFieldManager, and create (an update) and apply entries are
+	// never mixed under one manager.
+	if err := r.Create(ctx, ns, client.FieldOwner(LocalAreaFieldManager+"-create")); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", name, err)
 	}
 	if converged(area) {
