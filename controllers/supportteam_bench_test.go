@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,16 +21,17 @@ import (
 // SupportTeam itself, which the objects' owner references need, is not
 // timed.
 //
-// The teams live in a namespace that is no area's, so the running operator
-// only marks them NoLocalArea and never applies anything of its own there.
+// The teams live in the namespace of an area that is suspended, so the
+// running operator leaves them alone and applies nothing of its own there
+// (teams can be created only in an area's namespace).
 func BenchmarkSupportTeamRenderApply(b *testing.B) {
 	ctx := context.Background()
-	ns := "st-bench"
-	if err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+	area, err := suspendedBenchArea(ctx, "st-bench")
+	if err != nil {
 		b.Fatal(err)
 	}
+	ns := area.Status.Namespace
 	r := &SupportTeamReconciler{Client: k8sClient, APIReader: k8sClient, Recorder: events.NewFakeRecorder(16), Coverage: newAreaCoverage(k8sClient)}
-	area := &mhstv1alpha1.LocalArea{ObjectMeta: metav1.ObjectMeta{Name: "bench"}, Spec: mhstv1alpha1.LocalAreaSpec{Wave: 2}}
 	run := time.Now().UnixNano()
 	objects := 0
 	b.ResetTimer()
@@ -56,4 +57,31 @@ func BenchmarkSupportTeamRenderApply(b *testing.B) {
 	if err := k8sClient.DeleteAllOf(ctx, &mhstv1alpha1.SupportTeam{}, client.InNamespace(ns)); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// suspendedBenchArea provisions an area and suspends it, once per process.
+func suspendedBenchArea(ctx context.Context, name string) (*mhstv1alpha1.LocalArea, error) {
+	area := newTestArea(name)
+	if err := k8sClient.Create(ctx, area); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, err
+	}
+	phase := func(want mhstv1alpha1.AreaPhase) error {
+		return wait.PollUntilContextTimeout(ctx, pollInterval, eventuallyTimeout, true, func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKey{Name: name}, area); err != nil {
+				return false, err
+			}
+			return area.Status.Phase == want, nil
+		})
+	}
+	if err := phase(mhstv1alpha1.PhaseActive); err != nil && !area.Spec.Suspend {
+		return nil, fmt.Errorf("area %s not Active: %w", name, err)
+	}
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"suspend":true}}`))
+	if err := k8sClient.Patch(ctx, area, patch); err != nil {
+		return nil, err
+	}
+	if err := phase(mhstv1alpha1.PhaseSuspended); err != nil {
+		return nil, fmt.Errorf("area %s not Suspended: %w", name, err)
+	}
+	return area, nil
 }
