@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -266,6 +271,9 @@ func measureFloorOf(ctx context.Context, cluster *localcluster.Cluster, c client
 			return err
 		}
 	}
+	if err := removeAdmissionPolicies(ctx, c); err != nil {
+		return err
+	}
 	applied, err := rolloutObjects(ctx, c)
 	if err != nil {
 		return err
@@ -290,4 +298,27 @@ func keepLog(dir string, cfg config) string {
 		return "not kept: " + err.Error()
 	}
 	return path
+}
+
+// removeAdmissionPolicies deletes the bindings of the operator's admission
+// policies before the floor is measured: the floor creates the end state
+// directly, copies of area namespaces (labelled as areas') and of teams and
+// allocations in them included, which the policies rightly refuse to anyone
+// but the operator. It returns once the API server no longer enforces them.
+func removeAdmissionPolicies(ctx context.Context, c client.Client) error {
+	var bindings admissionregistrationv1.ValidatingAdmissionPolicyBindingList
+	if err := c.List(ctx, &bindings); err != nil {
+		return fmt.Errorf("list admission policy bindings: %w", err)
+	}
+	for i := range bindings.Items {
+		if strings.HasPrefix(bindings.Items[i].Name, "mhst-") {
+			if err := c.Delete(ctx, &bindings.Items[i]); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("delete admission policy binding %s: %w", bindings.Items[i].Name, err)
+			}
+		}
+	}
+	probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "floor-probe", Labels: map[string]string{mhstv1alpha1.LabelArea: "floor-probe"}}}
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		return c.Create(ctx, probe.DeepCopy(), client.DryRunAll) == nil, nil
+	})
 }
