@@ -197,7 +197,7 @@ the generator computed by its own sums (status.coverage compared field by
 field); the time until every team is Ready as well (its Deployment Available,
 which waits for the controller manager, the scheduler and kwok to run its pods)
 is reported beside it but not compared with the floor, which runs no pods.
-**Floor**: the operator and the controller
+**Floor**: the operator, its admission policies and the controller
 manager are stopped, and a renamed copy of every object that exists at the
 end (the applied manifests and everything the operator made: namespaces and
 every kind it creates, found by its managed-by label; metadata reduced to
