@@ -279,8 +279,9 @@ type LocalAreaSpec struct {
 	// +kubebuilder:validation:Maximum=100
 	CoverageTarget *int32 `json:"coverageTarget,omitempty"`
 	// targets are the area's dated steps towards coverageTarget, for example
-	// 50 percent of pupils by 2025-03-31 and 100 by 2026-03-31. The current
-	// target is the first whose date is today or later (the date in UTC);
+	// 50 percent of pupils by 2025-03-31 and 100 by 2026-03-31, listed in
+	// date order. The current target is the first whose date is today or
+	// later (the date in UTC);
 	// after the last one, or with none, it is coverageTarget. A target
 	// applies through the whole of its date and passes at 00:00 UTC of the
 	// day after, when the next one applies. status.plan measures the area
@@ -289,6 +290,7 @@ type LocalAreaSpec struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=map
 	// +listMapKey=by
+	// +kubebuilder:validation:XValidation:rule="self.map(t, t.by).isSorted()",message="spec.targets must be in date order, earliest first: the current target is the first whose date is today or later"
 	Targets []DatedTarget `json:"targets,omitempty"`
 	// deletionPolicy says what happens to the namespace and everything in it
 	// when the LocalArea is deleted: Retain (the default) keeps them and only
