@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,6 +62,8 @@ type LocalAreaReconciler struct {
 	Recorder events.EventRecorder
 	// Tenancy holds the isolation defaults of every area.
 	Tenancy TenancyDefaults
+	// Clock gives the date the plan is measured at; nil is the real clock.
+	Clock clock.PassiveClock
 }
 
 // NewLocalAreaReconciler builds the reconciler from the manager's clients
@@ -117,6 +120,7 @@ func (r *LocalAreaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		result = ctrl.Result{RequeueAfter: wait}
 	default:
 		err = r.provision(ctx, area, now)
+		result.RequeueAfter = planRequeue(area, nowOf(r.Clock))
 	}
 	if statusErr := patchStatus(ctx, r.Client, area, before); statusErr != nil {
 		err = errors.Join(err, statusErr)
@@ -268,6 +272,7 @@ func (r *LocalAreaReconciler) observeTeamsAndCoverage(ctx context.Context, area 
 	}
 	area.Status.Teams = countTeams(teams)
 	area.Status.Coverage = &res.Area
+	recordPlan(area, res, teams, nowOf(r.Clock))
 	return nil
 }
 

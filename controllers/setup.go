@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	// name (--allowed-priority-classes). Empty allows none: a blueprint
 	// naming any priority class is refused.
 	AllowedPriorityClasses []string
+	// Clock gives the date that areas' targets and teams' training are
+	// measured at; nil is the real clock. Tests set it to move the date.
+	Clock clock.PassiveClock
 }
 
 // TenancyDefaults are applied to every area unless its spec overrides them.
@@ -61,16 +65,22 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := registerIndexes(mgr); err != nil {
 		return fmt.Errorf("register field indexes: %w", err)
 	}
-	if err := NewLocalAreaReconciler(mgr, cfg.Tenancy).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	areas := NewLocalAreaReconciler(mgr, cfg.Tenancy)
+	areas.Clock = cfg.Clock
+	if err := areas.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	if err := NewSupportTeamReconciler(mgr, cfg.AllowedPriorityClasses).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	teams := NewSupportTeamReconciler(mgr, cfg.AllowedPriorityClasses)
+	teams.Clock = cfg.Clock
+	if err := teams.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("set up SupportTeam controller: %w", err)
 	}
 	if err := (&SchoolCoverageReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("schoolcoverage-controller")}).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	if err := NewCoverageReportReconciler(mgr.GetClient()).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	reports := NewCoverageReportReconciler(mgr.GetClient())
+	reports.Clock = cfg.Clock
+	if err := reports.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
 	national := &NationalReportReconciler{Client: mgr.GetClient(), Namespace: cfg.OperatorNamespace, Target: cfg.nationalTarget()}

@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -46,6 +47,9 @@ type SupportTeamReconciler struct {
 	// AllowedPriorityClasses are the PriorityClasses a team's pods may
 	// name; a render naming another is refused (BlueprintRejected).
 	AllowedPriorityClasses []string
+	// Clock tells when a team in training becomes operational; nil is the
+	// real clock.
+	Clock clock.PassiveClock
 
 	renders renderMemo
 }
@@ -91,11 +95,12 @@ func (r *SupportTeamReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 
 	before := team.DeepCopy()
+	operationalIn := recordOperational(&team, nowOf(r.Clock))
 	syncErr := r.sync(ctx, &team, area)
 	if err := patchStatus(ctx, r.Client, &team, before); err != nil {
 		return ctrl.Result{}, errors.Join(syncErr, err)
 	}
-	return ctrl.Result{}, syncErr
+	return ctrl.Result{RequeueAfter: operationalIn}, syncErr
 }
 
 // sync works the team's status out, deploying its service on the way. It
