@@ -188,7 +188,7 @@ func (a planArea) expectedPlan(c mhstv1alpha1.AreaCoverage, today string) (mhstv
 	p := mhstv1alpha1.AreaPlan{Target: mhstv1alpha1.PlanTarget{Percent: 100}}
 	for _, tg := range a.targets {
 		if tg.By >= today {
-			p.Target = mhstv1alpha1.PlanTarget{By: tg.By, Percent: tg.Percent}
+			p.Target = mhstv1alpha1.PlanTarget(tg)
 			break
 		}
 	}
@@ -361,7 +361,7 @@ func TestPlanFromTheRegister(t *testing.T) {
 			area := getArea(ctx, g, rutland.name)
 			g.Expect(area.Status.Plan.Target.By).To(Equal(planSecondTarget))
 			changedAt = time.Now()
-		}).WithTimeout(realPassing.Sub(time.Now()) + 10*time.Second).WithPolling(pollInterval).Should(Succeed())
+		}).WithTimeout(time.Until(realPassing) + 10*time.Second).WithPolling(pollInterval).Should(Succeed())
 		if changedAt.Before(realPassing) || changedAt.After(realPassing.Add(5*time.Second)) {
 			t.Errorf("the plan changed at %v, want within seconds after the target passed at %v", changedAt, realPassing)
 		}

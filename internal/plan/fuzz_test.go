@@ -124,7 +124,7 @@ func bruteForce(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv
 	e.target = mhstv1alpha1.PlanTarget{Percent: *area.Spec.CoverageTarget}
 	for _, tg := range area.Spec.Targets {
 		if tg.By >= today { // the first in the list's date order
-			e.target = mhstv1alpha1.PlanTarget{By: tg.By, Percent: tg.Percent}
+			e.target = mhstv1alpha1.PlanTarget(tg)
 			break
 		}
 	}
