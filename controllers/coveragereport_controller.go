@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +20,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/apply"
+	"github.com/mhst-io/mhst-operator/internal/plan"
 	"github.com/mhst-io/mhst-operator/internal/report"
 )
 
@@ -31,6 +33,9 @@ const (
 	AreaReportJSONKey = "report.json"
 	// AreaReportCSVKey holds one row per setting (report.CSVHeader).
 	AreaReportCSVKey = "settings.csv"
+	// AreaReportGapsKey holds one row per setting no agreed team allocation
+	// covers, most disadvantaged pupils first (report.GapsCSVHeader).
+	AreaReportGapsKey = "gaps.csv"
 )
 
 // CoverageReportReconciler keeps each Active area's coverage report, the
@@ -48,7 +53,10 @@ type CoverageReportReconciler struct {
 	// Coverage computes the area's coverage, shared with the other
 	// controllers.
 	Coverage *areaCoverage
-	metrics  *coverageMetrics
+	// Clock gives the date the report's plan is measured at; nil is the
+	// real clock.
+	Clock   clock.PassiveClock
+	metrics *coverageMetrics
 }
 
 // NewCoverageReportReconciler returns a reconciler that reads and writes
@@ -82,19 +90,23 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.metrics.set(&area, res)
-	reportJSON, settingsCSV, err := report.AreaReport(&area, res, teams)
+	now := nowOf(r.Clock)
+	p := plan.ForArea(&area, res, teams, now)
+	r.metrics.set(&area, res, p)
+	files, err := report.AreaReport(&area, res, teams, p)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("build report of area %s: %w", area.Name, err)
 	}
-	data := map[string]string{AreaReportJSONKey: string(reportJSON), AreaReportCSVKey: string(settingsCSV)}
+	data := map[string]string{AreaReportJSONKey: string(files.JSON), AreaReportCSVKey: string(files.SettingsCSV), AreaReportGapsKey: string(files.GapsCSV)}
 	key := types.NamespacedName{Namespace: area.Status.Namespace, Name: AreaReportName}
 	labels := reportLabels()
 	labels[mhstv1alpha1.LabelArea] = area.Name
 	if err := applyReport(ctx, r.Client, key, labels, data, areaOwnerReference(&area)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("area %s: %w", area.Name, err)
 	}
-	return ctrl.Result{}, nil
+	// The plan changes with the date: rebuild when a target passes or a
+	// team leaves training.
+	return ctrl.Result{RequeueAfter: until(p.NextChange, now)}, nil
 }
 
 // SetupWithManager registers the reconciler and what it watches.

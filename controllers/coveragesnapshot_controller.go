@@ -149,7 +149,9 @@ func (r *CoverageSnapshotReconciler) recordNation(ctx context.Context, snap *mhs
 	if err := r.List(ctx, &areas); err != nil {
 		return readiness{}, fmt.Errorf("list areas: %w", err)
 	}
-	c, rows := snapshot.National(report.National(areas.Items, r.NationalTarget))
+	// No allocations: a snapshot records the sums and the areas' figures,
+	// not the settings listed by more than one area.
+	c, rows := snapshot.National(report.National(areas.Items, nil, r.NationalTarget))
 	snap.Status.Coverage = &c
 	snap.Status.Areas = rows
 	return ready(mhstv1alpha1.ReasonTaken, fmt.Sprintf("Recorded England: %d areas, %d of %d pupils covered (%s%%).",

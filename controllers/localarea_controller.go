@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,6 +61,8 @@ type LocalAreaReconciler struct {
 	// Coverage computes the area's coverage, shared with the other
 	// controllers.
 	Coverage *areaCoverage
+	// Clock gives the date the plan is measured at; nil is the real clock.
+	Clock clock.PassiveClock
 }
 
 // NewLocalAreaReconciler builds the reconciler from the manager's clients
@@ -117,6 +120,7 @@ func (r *LocalAreaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		result = ctrl.Result{RequeueAfter: wait}
 	default:
 		err = r.provision(ctx, area, now)
+		result.RequeueAfter = planRequeue(area, nowOf(r.Clock))
 	}
 	if statusErr := patchStatus(ctx, r.Client, area, before); statusErr != nil {
 		err = errors.Join(err, statusErr)
@@ -273,6 +277,7 @@ func (r *LocalAreaReconciler) observeTeamsAndCoverage(ctx context.Context, area 
 	}
 	area.Status.Teams = countTeams(teams.Items)
 	area.Status.Coverage = &res.Area
+	recordPlan(area, res, teams.Items, nowOf(r.Clock))
 	return nil
 }
 

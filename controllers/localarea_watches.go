@@ -136,5 +136,6 @@ func areaSpecOrPlacementChanged(older, newer *mhstv1alpha1.LocalArea) bool {
 func areaFiguresChanged(older, newer *mhstv1alpha1.LocalArea) bool {
 	return older.Generation != newer.Generation ||
 		older.Status.Teams != newer.Status.Teams ||
-		!equality.Semantic.DeepEqual(older.Status.Coverage, newer.Status.Coverage)
+		!equality.Semantic.DeepEqual(older.Status.Coverage, newer.Status.Coverage) ||
+		!equality.Semantic.DeepEqual(older.Status.Plan, newer.Status.Plan)
 }

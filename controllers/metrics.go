@@ -11,6 +11,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/plan"
 )
 
 // Label names of the coverage metrics.
@@ -52,6 +53,33 @@ var (
 		Help: "Pupils eligible for free school meals in the area's covered settings, where known.",
 	}, areaLabels)
 
+	// The plan: how far the area is from its current target, and what it
+	// would take to get there.
+	areaEquityIndex = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_equity_index_permille",
+		Help: "Share of disadvantaged pupils covered over share of all pupils covered, in thousandths (1000: in proportion; below: disadvantaged pupils reached less). No series while undefined (no disadvantaged pupils, or none covered).",
+	}, areaLabels)
+	areaPupilsShort = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_pupils_short",
+		Help: "More pupils the area must cover to meet its current target (status.plan.pupilsShort).",
+	}, areaLabels)
+	areaSpareCapacity = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_spare_capacity_pupils",
+		Help: "More pupils the area's teams that are not suspended could take on (status.plan.spareCapacityPupils).",
+	}, areaLabels)
+	areaAdditionalTeams = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_additional_teams_needed",
+		Help: "More teams the area needs to meet its current target once its teams' spare capacity is used (status.plan.additionalTeamsNeeded).",
+	}, areaLabels)
+	areaOnTrack = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_on_track",
+		Help: "1 when the area meets its current target or its teams have the room to (OnTrack True), 0 when it needs more teams.",
+	}, areaLabels)
+	areaPupilsCoveredInTraining = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_pupils_covered_by_teams_in_training",
+		Help: "Covered pupils whose team is still in training (before its operationalFrom).",
+	}, areaLabels)
+
 	teamCapacityUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mhst_team_capacity_used_ratio",
 		Help: "Share of a team's capacity its agreed allocations use: the larger of settings/maxSettings and pupils/maxPupils (1 is full, above 1 over capacity).",
@@ -63,6 +91,8 @@ func init() {
 		areaPupils, areaPupilsCovered,
 		areaSettings, areaSettingsCovered,
 		areaDisadvantaged, areaDisadvantagedCovered,
+		areaEquityIndex, areaPupilsShort, areaSpareCapacity, areaAdditionalTeams, areaOnTrack,
+		areaPupilsCoveredInTraining,
 		teamCapacityUsed,
 	)
 }
@@ -73,6 +103,8 @@ var areaGauges = []*prometheus.GaugeVec{
 	areaPupils, areaPupilsCovered,
 	areaSettings, areaSettingsCovered,
 	areaDisadvantaged, areaDisadvantagedCovered,
+	areaEquityIndex, areaPupilsShort, areaSpareCapacity, areaAdditionalTeams, areaOnTrack,
+	areaPupilsCoveredInTraining,
 }
 
 // coverageMetrics keeps the coverage gauges in step with the areas: it
@@ -92,8 +124,8 @@ func newCoverageMetrics() *coverageMetrics {
 	return &coverageMetrics{areas: map[string]prometheus.Labels{}, teams: map[string][]prometheus.Labels{}}
 }
 
-// set records the area's figures and its teams' capacity used.
-func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result) {
+// set records the area's figures, its plan and its teams' capacity used.
+func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result, p plan.Plan) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	labels := prometheus.Labels{
@@ -112,6 +144,17 @@ func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result)
 	areaSettingsCovered.With(labels).Set(float64(c.SettingsCovered))
 	areaDisadvantaged.With(labels).Set(float64(c.DisadvantagedPupils))
 	areaDisadvantagedCovered.With(labels).Set(float64(c.DisadvantagedPupilsCovered))
+	if c.EquityIndexPermille != nil {
+		areaEquityIndex.With(labels).Set(float64(*c.EquityIndexPermille))
+	} else {
+		// Undefined is not 0: 0 would read as "no disadvantaged pupil reached".
+		areaEquityIndex.Delete(labels)
+	}
+	areaPupilsShort.With(labels).Set(float64(p.Status.PupilsShort))
+	areaSpareCapacity.With(labels).Set(float64(p.Status.SpareCapacityPupils))
+	areaAdditionalTeams.With(labels).Set(float64(p.Status.AdditionalTeamsNeeded))
+	areaOnTrack.With(labels).Set(boolGauge(p.OnTrack.Status))
+	areaPupilsCoveredInTraining.With(labels).Set(float64(p.PupilsCoveredByTeamsInTraining))
 	m.setTeams(area, res.Teams)
 }
 
@@ -161,6 +204,13 @@ func capacityUsedRatio(t coverage.Team) float64 {
 		byPupils = float64(t.Pupils) / float64(t.MaxPupils)
 	}
 	return max(bySettings, byPupils)
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func deleteSeries(gauges []*prometheus.GaugeVec, labels prometheus.Labels) {

@@ -52,7 +52,11 @@ func (r *NationalReportReconciler) Reconcile(ctx context.Context, _ ctrl.Request
 	if err := r.List(ctx, &areas); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list areas: %w", err)
 	}
-	reportJSON, err := report.NationalReport(areas.Items, r.Target)
+	coverages, err := r.listedSettings(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	reportJSON, err := report.NationalReport(areas.Items, coverages, r.Target)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -74,6 +78,8 @@ func (r *NationalReportReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("nationalreport").
 		Watches(&mhstv1alpha1.LocalArea{}, toReport, builder.WithPredicates(onLocalAreaUpdate(areaFiguresChanged))).
+		// Which areas list a setting (settingsInMoreThanOneArea).
+		Watches(&mhstv1alpha1.SchoolCoverage{}, toReport, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A report edited or deleted by hand is put back.
 		Watches(&corev1.ConfigMap{}, toReport, builder.WithPredicates(predicate.NewPredicateFuncs(r.isReport))).
 		// Written once at start, so that the report exists before any area.

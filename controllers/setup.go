@@ -49,6 +49,9 @@ type Config struct {
 	// UTC (--snapshot-dates). Empty takes none on schedule; snapshots
 	// created by people are taken either way.
 	SnapshotDates []snapshot.Date
+	// Clock gives the date that areas' targets and teams' training are
+	// measured at; nil is the real clock. Tests set it to move the date.
+	Clock clock.PassiveClock
 }
 
 // TenancyDefaults are applied to every area unless its spec overrides them.
@@ -72,17 +75,23 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	// One computation of each area's coverage per change, for every
 	// controller that shows it.
 	shared := newAreaCoverage(mgr.GetClient())
-	if err := NewLocalAreaReconciler(mgr, cfg.Tenancy, shared).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	areas := NewLocalAreaReconciler(mgr, cfg.Tenancy, shared)
+	areas.Clock = cfg.Clock
+	if err := areas.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	if err := NewSupportTeamReconciler(mgr, cfg.AllowedPriorityClasses, shared).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	teams := NewSupportTeamReconciler(mgr, cfg.AllowedPriorityClasses, shared)
+	teams.Clock = cfg.Clock
+	if err := teams.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("set up SupportTeam controller: %w", err)
 	}
 	schoolCoverages := &SchoolCoverageReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("schoolcoverage-controller"), Coverage: shared}
 	if err := schoolCoverages.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	if err := NewCoverageReportReconciler(mgr.GetClient(), shared).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	reports := NewCoverageReportReconciler(mgr.GetClient(), shared)
+	reports.Clock = cfg.Clock
+	if err := reports.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
 	national := &NationalReportReconciler{Client: mgr.GetClient(), Namespace: cfg.OperatorNamespace, Target: cfg.nationalTarget()}

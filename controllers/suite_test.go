@@ -39,6 +39,9 @@ var (
 	k8sClient client.Client
 	testCfg   Config
 	writes    writeCounter
+	// testClock is the operator's clock: real time, moved by an offset that
+	// a test may set to put the operator on another date.
+	testClock offsetClock
 )
 
 const operatorNamespace = "mhst-system"
@@ -106,8 +109,25 @@ func testConfig() Config {
 		OperatorNamespace:       operatorNamespace,
 		Tenancy:                 DefaultTenancy(),
 		MaxConcurrentReconciles: 4,
+		Clock:                   &testClock,
 	}
 }
+
+// offsetClock runs at the real pace, shifted by an offset, so that a moment
+// the operator waits for with RequeueAfter (a target passing at midnight)
+// really arrives during a test, a few seconds after the test sets it up.
+type offsetClock struct {
+	offset atomic.Int64
+}
+
+func (c *offsetClock) Now() time.Time                  { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *offsetClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// set makes Now return at from now on (and real time's pace after it).
+func (c *offsetClock) set(at time.Time) { c.offset.Store(int64(time.Until(at))) }
+
+// reset puts the clock back on real time.
+func (c *offsetClock) reset() { c.offset.Store(0) }
 
 // startOperator runs the operator's manager in the background, its client
 // wrapped so that the tests can count every write it makes.

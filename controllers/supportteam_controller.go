@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,6 +56,9 @@ type SupportTeamReconciler struct {
 	// Coverage computes the figures of the team's area, shared with the
 	// other controllers.
 	Coverage *areaCoverage
+	// Clock tells when a team in training becomes operational; nil is the
+	// real clock.
+	Clock clock.PassiveClock
 
 	renders renderMemo
 }
@@ -100,11 +104,12 @@ func (r *SupportTeamReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 
 	before := team.DeepCopy()
+	operationalIn := recordOperational(&team, nowOf(r.Clock))
 	syncErr := r.sync(ctx, &team, area)
 	if err := patchStatus(ctx, r.Client, &team, before); err != nil {
 		return ctrl.Result{}, errors.Join(syncErr, err)
 	}
-	return ctrl.Result{}, syncErr
+	return ctrl.Result{RequeueAfter: operationalIn}, syncErr
 }
 
 // sync works the team's status out, deploying its service on the way. It

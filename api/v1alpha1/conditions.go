@@ -23,6 +23,14 @@ const (
 	// allocated more settings or pupils than its capacity.
 	ConditionWithinCapacity = "WithinCapacity"
 
+	// ConditionOnTrack (LocalArea) says whether the area can reach its
+	// current target: True when it is met (TargetMet) or when its teams'
+	// spare capacity covers the shortfall (CapacityAvailable: allocate more
+	// settings); False when it needs more teams (TeamsShort).
+	ConditionOnTrack = "OnTrack"
+	// ConditionOperational (SupportTeam) is False with reason InTraining
+	// before spec.operationalFrom, True after it (or without it).
+	ConditionOperational = "Operational"
 	// ConditionAgreed (SchoolCoverage) is True when the allocation records the
 	// governance board's agreement.
 	ConditionAgreed = "Agreed"
@@ -66,6 +74,13 @@ const (
 	ReasonSettingsClaimed     = "SettingsClaimedElsewhere"
 	ReasonUnallocated         = "Unallocated"
 	ReasonCovered             = "Covered"
+	// OnTrack (LocalArea).
+	ReasonTargetMet         = "TargetMet"
+	ReasonCapacityAvailable = "CapacityAvailable"
+	ReasonTeamsShort        = "TeamsShort"
+	// Operational (SupportTeam).
+	ReasonOperational = "Operational"
+	ReasonInTraining  = "InTraining"
 	// ReasonRenderFailed (SupportTeam): the team's service could not be
 	// rendered for a reason that is not the blueprint's, such as a team or
 	// area name too long to be a label value.

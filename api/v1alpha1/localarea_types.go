@@ -278,6 +278,20 @@ type LocalAreaSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	CoverageTarget *int32 `json:"coverageTarget,omitempty"`
+	// targets are the area's dated steps towards coverageTarget, for example
+	// 50 percent of pupils by 2025-03-31 and 100 by 2026-03-31, listed in
+	// date order. The current target is the first whose date is today or
+	// later (the date in UTC);
+	// after the last one, or with none, it is coverageTarget. A target
+	// applies through the whole of its date and passes at 00:00 UTC of the
+	// day after, when the next one applies. status.plan measures the area
+	// against the current target.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=map
+	// +listMapKey=by
+	// +kubebuilder:validation:XValidation:rule="self.map(t, t.by).isSorted()",message="spec.targets must be in date order, earliest first: the current target is the first whose date is today or later"
+	Targets []DatedTarget `json:"targets,omitempty"`
 	// deletionPolicy says what happens to the namespace and everything in it
 	// when the LocalArea is deleted: Retain (the default) keeps them and only
 	// drops the operator's claim; Delete deletes the namespace, but only one
@@ -285,6 +299,23 @@ type LocalAreaSpec struct {
 	// +optional
 	// +kubebuilder:default=Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// DatedTarget is a share of the area's pupils to cover by a date.
+type DatedTarget struct {
+	// by is the date, as YYYY-MM-DD (for example 2025-03-31, the end of
+	// the programme's reporting year). The target applies until the end of
+	// that day in UTC.
+	// +required
+	// +kubebuilder:validation:Format=date
+	// +kubebuilder:validation:MaxLength=10
+	By string `json:"by"`
+	// percent is the share of the area's pupils, in percent, that should be
+	// able to reach a Mental Health Support Team by then.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Percent int32 `json:"percent"`
 }
 
 // TeamCounts counts the SupportTeams in an area.
@@ -326,8 +357,79 @@ type AreaCoverage struct {
 	// +optional
 	PupilsCoveredPercent string `json:"pupilsCoveredPercent"`
 	// targetMet is true when pupilsCovered × 100 ≥ coverageTarget × pupils.
+	// It measures coverageTarget, the area's final ambition; status.plan
+	// measures the current dated target.
 	// +optional
 	TargetMet bool `json:"targetMet"`
+	// settingsCoveredPercent is settingsCovered/settings in percent,
+	// rounded half up to one decimal ("0.0" when there are no settings):
+	// the share of the area's schools and colleges a team reaches, which
+	// the national programme also reports ("25% of schools").
+	// +optional
+	SettingsCoveredPercent string `json:"settingsCoveredPercent"`
+	// disadvantagedPupilsCoveredPercent is
+	// disadvantagedPupilsCovered/disadvantagedPupils in percent, rounded
+	// half up to one decimal ("0.0" when there are none).
+	// +optional
+	DisadvantagedPupilsCoveredPercent string `json:"disadvantagedPupilsCoveredPercent"`
+	// equityIndexPermille says whether disadvantaged pupils are reached in
+	// proportion (operating principle 7: reduce health inequalities). It is
+	// the share of disadvantaged pupils covered divided by the share of all
+	// pupils covered, in thousandths:
+	// 1000 × disadvantagedPupilsCovered × pupils ÷ (disadvantagedPupils ×
+	// pupilsCovered), rounded half up. 1000 means disadvantaged pupils are
+	// covered in the same proportion as all pupils; below 1000 they are
+	// covered less (800: a fifth less than their share), above 1000 more.
+	// It is absent when it means nothing: when the area has no
+	// disadvantaged pupils, or covers no pupils. Settings whose
+	// disadvantaged pupils are not known count as having none.
+	// +optional
+	EquityIndexPermille *int32 `json:"equityIndexPermille,omitempty"`
+	// pupilsCoveredByTeamsInTraining is the part of pupilsCovered whose
+	// team is still in training (before its spec.operationalFrom). Those
+	// pupils count as covered, as the programme's published figures count
+	// them; this says how much of the coverage depends on teams that are
+	// not yet fully operational.
+	// +optional
+	PupilsCoveredByTeamsInTraining int64 `json:"pupilsCoveredByTeamsInTraining"`
+}
+
+// PlanTarget is the target the area is measured against now.
+type PlanTarget struct {
+	// by is the date of the current spec.targets entry; absent when the
+	// current target is spec.coverageTarget (no dated target is left).
+	// +optional
+	By string `json:"by,omitempty"`
+	// percent is the current target in percent of pupils.
+	// +optional
+	Percent int32 `json:"percent"`
+}
+
+// AreaPlan says what it takes to reach the area's current target: whether
+// its teams could get there by being allocated more settings, or whether the
+// area needs more teams.
+type AreaPlan struct {
+	// target is the current target: the first of spec.targets whose date is
+	// today or later, else spec.coverageTarget.
+	// +optional
+	Target PlanTarget `json:"target"`
+	// pupilsShort is how many more pupils must be covered to reach the
+	// target: max(0, ⌈percent × pupils ÷ 100⌉ − pupilsCovered).
+	// +optional
+	PupilsShort int64 `json:"pupilsShort"`
+	// spareCapacityPupils is how many more pupils the area's teams could
+	// take on: the sum, over the teams that are not suspended (teams in
+	// training included), of max(0, capacity.maxPupils −
+	// status.allocation.pupils).
+	// +optional
+	SpareCapacityPupils int64 `json:"spareCapacityPupils"`
+	// additionalTeamsNeeded is how many more teams the area needs to reach
+	// the target once its teams' spare capacity is used, at a typical
+	// team's 8500 pupils: ⌈max(0, pupilsShort − spareCapacityPupils) ÷
+	// 8500⌉. 0 when allocating more settings to the existing teams is
+	// enough.
+	// +optional
+	AdditionalTeamsNeeded int32 `json:"additionalTeamsNeeded"`
 }
 
 // LocalAreaStatus is the observed state of a local area.
@@ -335,7 +437,7 @@ type LocalAreaStatus struct {
 	// observedGeneration is the generation of the spec last reconciled.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready, GovernanceReady, Reconciling, Stalled.
+	// conditions: Ready, GovernanceReady, OnTrack, Reconciling, Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -356,6 +458,10 @@ type LocalAreaStatus struct {
 	// coverage is the area's coverage, computed from its SchoolCoverages.
 	// +optional
 	Coverage *AreaCoverage `json:"coverage,omitempty"`
+	// plan measures the coverage against the current target (see the
+	// OnTrack condition). Absent until the area is Active.
+	// +optional
+	Plan *AreaPlan `json:"plan,omitempty"`
 }
 
 // LocalArea is one local area (a local authority, or a group of them) taking
@@ -370,6 +476,8 @@ type LocalAreaStatus struct {
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`
 // +kubebuilder:printcolumn:name="Teams",type=integer,JSONPath=`.status.teams.total`
 // +kubebuilder:printcolumn:name="Coverage",type=string,JSONPath=`.status.coverage.pupilsCoveredPercent`,description="Percent of pupils covered"
+// +kubebuilder:printcolumn:name="Target",type=integer,JSONPath=`.status.plan.target.percent`,description="The current target in percent of pupils"
+// +kubebuilder:printcolumn:name="OnTrack",type=string,JSONPath=`.status.conditions[?(@.type=="OnTrack")].status`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

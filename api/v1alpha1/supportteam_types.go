@@ -155,6 +155,18 @@ type SupportTeamSpec struct {
 	// allocations do not count as covered while it is suspended.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+	// operationalFrom is the date, as YYYY-MM-DD, from which the team is
+	// fully operational; before it the team is in training (its
+	// practitioners are still completing their year of training). A team in
+	// training counts towards coverage, as the programme's published
+	// figures count it, and its area's
+	// status.coverage.pupilsCoveredByTeamsInTraining says how much depends
+	// on it. The team is operational from 00:00 UTC of that date. Absent:
+	// operational.
+	// +optional
+	// +kubebuilder:validation:Format=date
+	// +kubebuilder:validation:MaxLength=10
+	OperationalFrom string `json:"operationalFrom,omitempty"`
 }
 
 // TeamAllocation is what the area's agreed allocations give the team.
@@ -200,7 +212,8 @@ type SupportTeamStatus struct {
 	// observedGeneration is the generation of the spec last reconciled.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready, ServiceAvailable, WithinCapacity, Reconciling, Stalled.
+	// conditions: Ready, ServiceAvailable, WithinCapacity, Operational,
+	// Reconciling, Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -229,6 +242,7 @@ type SupportTeamStatus struct {
 // +kubebuilder:printcolumn:name="Settings",type=integer,JSONPath=`.status.allocation.settings`
 // +kubebuilder:printcolumn:name="Pupils",type=integer,JSONPath=`.status.allocation.pupils`
 // +kubebuilder:printcolumn:name="Capacity",type=string,JSONPath=`.status.allocation.capacityUsedPercent`,description="Percent of capacity used"
+// +kubebuilder:printcolumn:name="Operational",type=string,JSONPath=`.status.conditions[?(@.type=="Operational")].status`
 // +kubebuilder:printcolumn:name="EMHPs",type=integer,JSONPath=`.spec.staffing.educationMentalHealthPractitioners`,priority=1
 // +kubebuilder:printcolumn:name="Vacancies",type=integer,JSONPath=`.spec.staffing.vacancies`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

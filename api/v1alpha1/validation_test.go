@@ -115,6 +115,10 @@ func TestValidationAcceptsGoodObjects(t *testing.T) {
 		{"namespace of the area's choosing", goodArea, []mutation{set("spec.namespace", "leeds-mhst")}},
 		{"board of one member", goodArea, []mutation{set("spec.governance.board", []any{
 			map[string]any{"kind": "User", "name": "chair@leeds.example", "sector": "Health"}})}},
+		{"dated targets in date order, 0 and 100", goodArea, []mutation{set("spec.targets", []any{
+			target("2025-03-31", 0), target("2026-03-31", 50), target("2028-02-29", 100)})}},
+		{"20 targets", goodArea, []mutation{set("spec.targets", targets(20))}},
+		{"team in training", goodTeam, []mutation{set("spec.operationalFrom", "2025-09-01")}},
 		{"no replicas", goodTeam, []mutation{set("spec.service.replicas", 0)}},
 		{"team name with mhst- inside", goodTeam, []mutation{set("metadata.name", "leeds-mhst-1")}},
 		{"port 65535", goodTeam, []mutation{set("spec.service.port", 65535)}},
@@ -251,6 +255,24 @@ func TestValidationRefusesBadObjects(t *testing.T) {
 			[]string{"spec.coverageTarget", "greater than or equal to 0"}},
 		{"deletion policy Purge", goodArea, []mutation{set("spec.deletionPolicy", "Purge")},
 			[]string{"spec.deletionPolicy", `Unsupported value: "Purge"`, `"Retain", "Delete"`}},
+		{"targets out of date order", goodArea, []mutation{set("spec.targets", []any{target("2026-03-31", 100), target("2025-03-31", 50)})},
+			[]string{"spec.targets", "spec.targets must be in date order, earliest first"}},
+		{"two targets for one date", goodArea, []mutation{set("spec.targets", []any{target("2025-03-31", 50), target("2025-03-31", 60)})},
+			[]string{"spec.targets[1]", "Duplicate value"}},
+		{"target date not a date", goodArea, []mutation{set("spec.targets", []any{target("31/03/2025", 50)})},
+			[]string{"spec.targets[0].by", "must be of type date"}},
+		{"target on 30 February", goodArea, []mutation{set("spec.targets", []any{target("2025-02-30", 50)})},
+			[]string{"spec.targets[0].by", "must be of type date"}},
+		{"target date with a time", goodArea, []mutation{set("spec.targets", []any{target("2025-03-31T00:00:00Z", 50)})},
+			[]string{"spec.targets[0].by"}},
+		{"target above 100", goodArea, []mutation{set("spec.targets", []any{target("2025-03-31", 101)})},
+			[]string{"spec.targets[0].percent", "less than or equal to 100"}},
+		{"negative target", goodArea, []mutation{set("spec.targets", []any{target("2025-03-31", -1)})},
+			[]string{"spec.targets[0].percent", "greater than or equal to 0"}},
+		{"target without percent", goodArea, []mutation{set("spec.targets", []any{map[string]any{"by": "2025-03-31"}})},
+			[]string{"spec.targets[0].percent", "Required value"}},
+		{"21 targets", goodArea, []mutation{set("spec.targets", targets(21))},
+			[]string{"spec.targets", "must have at most 20 items"}},
 		{"without displayName", goodArea, []mutation{remove("spec.displayName")},
 			[]string{"spec.displayName", "Required value"}},
 		{"without localAuthorityCode", goodArea, []mutation{remove("spec.localAuthorityCode")},
@@ -305,6 +327,8 @@ func TestValidationRefusesBadObjects(t *testing.T) {
 			[]string{"spec.tenancy.allowEgressTo", "must have at most 20 items"}},
 
 		// SupportTeam.
+		{"operationalFrom not a date", goodTeam, []mutation{set("spec.operationalFrom", "September 2025")},
+			[]string{"spec.operationalFrom", "must be of type date"}},
 		{"negative replicas", goodTeam, []mutation{set("spec.service.replicas", -1)},
 			[]string{"spec.service.replicas", "greater than or equal to 0"}},
 		{"port 0", goodTeam, []mutation{set("spec.service.port", 0)},
@@ -378,6 +402,19 @@ func ipBlock(cidr string, except ...string) map[string]any {
 		block["except"] = list
 	}
 	return map[string]any{"ipBlock": block}
+}
+
+func target(by string, percent int) map[string]any {
+	return map[string]any{"by": by, "percent": percent}
+}
+
+// targets are n targets on the 31 March of successive years.
+func targets(n int) []any {
+	out := make([]any, 0, n)
+	for i := range n {
+		out = append(out, target(fmt.Sprintf("%d-03-31", 2025+i), min(100, 10*(i+1))))
+	}
+	return out
 }
 
 func port(number int, protocol string) map[string]any {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,8 +25,18 @@ status.coverage of every LocalArea in the cluster: England, each wave and each
 region (and each area with --areas). For each: areas, settings, settings
 covered, pupils, pupils covered, the percent of pupils covered (rounded half up
 to one decimal, from the sums, never averaged), disadvantaged pupils (eligible
-for free school meals) and those covered. An area whose coverage the operator
-has not computed yet counts as an area with no settings.
+for free school meals) and those covered, the percent of settings and of
+disadvantaged pupils covered, the equity index (1000: disadvantaged pupils are
+covered in the same proportion as all pupils; below 1000, less; "-" where it is
+undefined) and the additional teams the areas need to meet their current
+targets (status.plan). An area whose coverage the operator has not computed yet
+counts as an area with no settings.
+
+Below the table come the settings listed by more than one area (which the sums
+may count more than once), read from the cluster's SchoolCoverages; they are
+left out, with a warning, when you may not list SchoolCoverages in every
+namespace. -o json has them as settingsInMoreThanOneArea; -o csv has only the
+rows.
 
 The cluster is the one of --kubeconfig, else $KUBECONFIG, else ~/.kube/config,
 else the in-cluster configuration.
@@ -49,15 +60,27 @@ func runCoverage(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
-	areas, err := listAreas(ctx, *kubeconfig, *kubeContext, stderr)
+	c, err := newClient(*kubeconfig, *kubeContext, stderr)
 	if err != nil {
 		return err
 	}
-	return writeCoverage(stdout, areas, *perArea, *format)
+	var areas mhstv1alpha1.LocalAreaList
+	if err := c.List(ctx, &areas); err != nil {
+		return fmt.Errorf("list LocalAreas: %w", err)
+	}
+	var coverages mhstv1alpha1.SchoolCoverageList
+	switch err := c.List(ctx, &coverages); {
+	case apierrors.IsForbidden(err):
+		note(stderr, "warning: you may not list SchoolCoverages in every namespace, so the settings listed by more than one area are left out: %v\n", err)
+	case err != nil:
+		return fmt.Errorf("list SchoolCoverages: %w", err)
+	}
+	return writeCoverage(stdout, areas.Items, coverages.Items, *perArea, *format)
 }
 
-// listAreas lists the cluster's LocalAreas.
-func listAreas(ctx context.Context, kubeconfig, kubeContext string, stderr io.Writer) ([]mhstv1alpha1.LocalArea, error) {
+// newClient is a client of the cluster of the kubeconfig, for the mhst.io
+// API.
+func newClient(kubeconfig, kubeContext string, stderr io.Writer) (client.Client, error) {
 	// controller-runtime complains on stderr when its logger is never set.
 	ctrllog.SetLogger(zap.New(zap.WriteTo(stderr)))
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
@@ -75,9 +98,5 @@ func listAreas(ctx context.Context, kubeconfig, kubeContext string, stderr io.Wr
 	if err != nil {
 		return nil, fmt.Errorf("create client for %s: %w", cfg.Host, err)
 	}
-	var list mhstv1alpha1.LocalAreaList
-	if err := c.List(ctx, &list); err != nil {
-		return nil, fmt.Errorf("list LocalAreas on %s: %w", cfg.Host, err)
-	}
-	return list.Items, nil
+	return c, nil
 }

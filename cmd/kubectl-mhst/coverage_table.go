@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -36,6 +37,13 @@ type coverageRow struct {
 	PupilsCoveredPercent       string `json:"pupilsCoveredPercent"`
 	DisadvantagedPupils        int64  `json:"disadvantagedPupils"`
 	DisadvantagedPupilsCovered int64  `json:"disadvantagedPupilsCovered"`
+	// SettingsCoveredPercent, DisadvantagedPupilsCoveredPercent and
+	// EquityIndexPermille are computed from the sums (nil equity: undefined).
+	SettingsCoveredPercent            string `json:"settingsCoveredPercent"`
+	DisadvantagedPupilsCoveredPercent string `json:"disadvantagedPupilsCoveredPercent"`
+	EquityIndexPermille               *int32 `json:"equityIndexPermille,omitempty"`
+	// AdditionalTeamsNeeded is the sum of the areas' status.plan figures.
+	AdditionalTeamsNeeded int64 `json:"additionalTeamsNeeded"`
 }
 
 // nationalCoverage is the national table: England, then by wave and by
@@ -45,6 +53,9 @@ type nationalCoverage struct {
 	ByWave   []coverageRow `json:"byWave"`
 	ByRegion []coverageRow `json:"byRegion"`
 	ByArea   []coverageRow `json:"byArea,omitempty"`
+	// SettingsInMoreThanOneArea are the URNs listed by more than one area,
+	// which the sums may count more than once.
+	SettingsInMoreThanOneArea []report.SharedSetting `json:"settingsInMoreThanOneArea"`
 }
 
 // rows lists the table's rows in the order they are printed.
@@ -57,10 +68,14 @@ func (n nationalCoverage) rows() []coverageRow {
 
 // summarise is the national table: the same sums as the operator's national
 // report (report.National), so that the plugin and the report never
-// disagree; by area as well with perArea.
-func summarise(areas []mhstv1alpha1.LocalArea, perArea bool) nationalCoverage {
-	national := report.National(areas, coverage.DefaultCoverageTarget)
-	out := nationalCoverage{England: rowOf(scopeEngland, scopeEngland, national.Totals)}
+// disagree; by area as well with perArea. coverages are the cluster's
+// SchoolCoverages, for the settings listed by more than one area.
+func summarise(areas []mhstv1alpha1.LocalArea, coverages []mhstv1alpha1.SchoolCoverage, perArea bool) nationalCoverage {
+	national := report.National(areas, coverages, coverage.DefaultCoverageTarget)
+	out := nationalCoverage{
+		England:                   rowOf(scopeEngland, scopeEngland, national.Totals),
+		SettingsInMoreThanOneArea: national.SettingsInMoreThanOneArea,
+	}
 	for _, w := range national.ByWave {
 		out.ByWave = append(out.ByWave, rowOf(scopeWave, strconv.Itoa(int(w.Wave)), w.Figures))
 	}
@@ -69,7 +84,11 @@ func summarise(areas []mhstv1alpha1.LocalArea, perArea bool) nationalCoverage {
 	}
 	if perArea {
 		for _, a := range national.Areas {
-			out.ByArea = append(out.ByArea, coverageRowOf(scopeArea, a.Name, 1, a.AreaCoverage))
+			row := coverageRowOf(scopeArea, a.Name, 1, a.AreaCoverage)
+			if a.Plan != nil {
+				row.AdditionalTeamsNeeded = int64(a.Plan.AdditionalTeamsNeeded)
+			}
+			out.ByArea = append(out.ByArea, row)
 		}
 	}
 	return out
@@ -77,7 +96,9 @@ func summarise(areas []mhstv1alpha1.LocalArea, perArea bool) nationalCoverage {
 
 // rowOf is one group of the national report as a table row.
 func rowOf(scope, name string, f report.Figures) coverageRow {
-	return coverageRowOf(scope, name, f.Areas, f.AreaCoverage)
+	row := coverageRowOf(scope, name, f.Areas, f.AreaCoverage)
+	row.AdditionalTeamsNeeded = f.AdditionalTeamsNeeded
+	return row
 }
 
 func coverageRowOf(scope, name string, areas int64, c mhstv1alpha1.AreaCoverage) coverageRow {
@@ -92,6 +113,10 @@ func coverageRowOf(scope, name string, areas int64, c mhstv1alpha1.AreaCoverage)
 		PupilsCoveredPercent:       c.PupilsCoveredPercent,
 		DisadvantagedPupils:        c.DisadvantagedPupils,
 		DisadvantagedPupilsCovered: c.DisadvantagedPupilsCovered,
+
+		SettingsCoveredPercent:            c.SettingsCoveredPercent,
+		DisadvantagedPupilsCoveredPercent: c.DisadvantagedPupilsCoveredPercent,
+		EquityIndexPermille:               c.EquityIndexPermille,
 	}
 }
 
@@ -108,6 +133,7 @@ var coverageFormats = []string{formatTable, formatJSON, formatCSV, formatMarkdow
 var coverageHeader = []string{
 	"SCOPE", "NAME", "AREAS", "SETTINGS", "SETTINGS COVERED", "PUPILS", "PUPILS COVERED",
 	"PUPILS COVERED %", "DISADVANTAGED PUPILS", "DISADVANTAGED COVERED",
+	"SETTINGS COVERED %", "DISADVANTAGED COVERED %", "EQUITY", "ADDITIONAL TEAMS NEEDED",
 }
 
 // coverageCSVHeader names coverageHeader's columns the way CSV readers
@@ -115,6 +141,7 @@ var coverageHeader = []string{
 var coverageCSVHeader = []string{
 	"scope", "name", "areas", "settings", "settings_covered", "pupils", "pupils_covered",
 	"pupils_covered_percent", "disadvantaged_pupils", "disadvantaged_pupils_covered",
+	"settings_covered_percent", "disadvantaged_pupils_covered_percent", "equity_index_permille", "additional_teams_needed",
 }
 
 // cells is the row as text, in coverageHeader's order.
@@ -122,24 +149,53 @@ func (r coverageRow) cells() []string {
 	return []string{
 		r.Scope, r.Name, itoa(r.Areas), itoa(r.Settings), itoa(r.SettingsCovered), itoa(r.Pupils),
 		itoa(r.PupilsCovered), r.PupilsCoveredPercent, itoa(r.DisadvantagedPupils), itoa(r.DisadvantagedPupilsCovered),
+		r.SettingsCoveredPercent, r.DisadvantagedPupilsCoveredPercent, equityCell(r.EquityIndexPermille), itoa(r.AdditionalTeamsNeeded),
 	}
 }
 
+// equityCell is the equity index, or "-" where it is undefined (no
+// disadvantaged pupils, or none covered): never 0, which would mean none
+// of the disadvantaged pupils are reached.
+func equityCell(e *int32) string {
+	if e == nil {
+		return "-"
+	}
+	return strconv.Itoa(int(*e))
+}
+
+// sharedHeader heads the list of settings listed by more than one area.
+var sharedHeader = []string{"URN", "NAME", "LISTED BY AREAS"}
+
+func (s sharedRow) cells() []string {
+	return []string{s.URN, s.Name, strings.Join(s.Areas, ", ")}
+}
+
+type sharedRow report.SharedSetting
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// writeCoverage writes the national table of the areas in the format.
-func writeCoverage(w io.Writer, areas []mhstv1alpha1.LocalArea, perArea bool, format string) error {
-	n := summarise(areas, perArea)
+// writeCoverage writes the national table of the areas in the format. The
+// table and markdown formats add the settings listed by more than one area
+// below it, when there are any; JSON has them as settingsInMoreThanOneArea;
+// CSV, one table only, has the rows.
+func writeCoverage(w io.Writer, areas []mhstv1alpha1.LocalArea, coverages []mhstv1alpha1.SchoolCoverage, perArea bool, format string) error {
+	n := summarise(areas, coverages, perArea)
 	var err error
 	switch format {
 	case formatTable:
-		err = writeTable(w, n.rows())
+		err = writeTable(w, coverageHeader, cellsOf(n.rows()))
+		if err == nil && len(n.SettingsInMoreThanOneArea) > 0 {
+			err = writeSection(w, func() error { return writeTable(w, sharedHeader, sharedCells(n.SettingsInMoreThanOneArea)) })
+		}
 	case formatJSON:
 		err = writeJSON(w, n)
 	case formatCSV:
 		err = writeCSV(w, n.rows())
 	case formatMarkdown:
-		err = writeMarkdown(w, n.rows())
+		err = writeMarkdown(w, coverageHeader, cellsOf(n.rows()))
+		if err == nil && len(n.SettingsInMoreThanOneArea) > 0 {
+			err = writeSection(w, func() error { return writeMarkdown(w, sharedHeader, sharedCells(n.SettingsInMoreThanOneArea)) })
+		}
 	default:
 		return fmt.Errorf("%w: -o %q is not one of %s", errUsage, format, strings.Join(coverageFormats, ", "))
 	}
@@ -149,13 +205,37 @@ func writeCoverage(w io.Writer, areas []mhstv1alpha1.LocalArea, perArea bool, fo
 	return nil
 }
 
-func writeTable(w io.Writer, rows []coverageRow) error {
+func cellsOf(rows []coverageRow) [][]string {
+	cells := make([][]string, 0, len(rows))
+	for _, r := range rows {
+		cells = append(cells, r.cells())
+	}
+	return cells
+}
+
+func sharedCells(shared []report.SharedSetting) [][]string {
+	cells := make([][]string, 0, len(shared))
+	for _, s := range shared {
+		cells = append(cells, sharedRow(s).cells())
+	}
+	return cells
+}
+
+// writeSection writes a blank line, then the section.
+func writeSection(w io.Writer, section func() error) error {
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return err
+	}
+	return section()
+}
+
+func writeTable(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if _, err := fmt.Fprintln(tw, strings.Join(coverageHeader, "\t")); err != nil {
+	if _, err := fmt.Fprintln(tw, strings.Join(header, "\t")); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if _, err := fmt.Fprintln(tw, strings.Join(r.cells(), "\t")); err != nil {
+		if _, err := fmt.Fprintln(tw, strings.Join(r, "\t")); err != nil {
 			return err
 		}
 	}
@@ -182,11 +262,12 @@ func writeCSV(w io.Writer, rows []coverageRow) error {
 	return cw.Error()
 }
 
-// writeMarkdown writes a GitHub-flavoured table, numbers right-aligned.
-func writeMarkdown(w io.Writer, rows []coverageRow) error {
-	lines := []string{"| " + strings.Join(coverageHeader, " | ") + " |", "|---|---|" + strings.Repeat("---:|", len(coverageHeader)-2)}
+// writeMarkdown writes a GitHub-flavoured table, numbers right-aligned
+// (every column after the first two).
+func writeMarkdown(w io.Writer, header []string, rows [][]string) error {
+	lines := []string{"| " + strings.Join(header, " | ") + " |", "|---|---|" + strings.Repeat("---:|", len(header)-2)}
 	for _, r := range rows {
-		cells := r.cells()
+		cells := slices.Clone(r)
 		for i, c := range cells {
 			cells[i] = strings.ReplaceAll(c, "|", `\|`)
 		}

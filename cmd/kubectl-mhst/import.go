@@ -25,14 +25,17 @@ every state-funded school with its pupils and free school meals counts, at most
 500 per list, in URN order. Independent schools are skipped unless
 --include-independent is given.
 
-The board and leads apply to every area of the run; run once per area when
-their boards differ. Review the output and commit it to the GitOps repository,
+The board, leads and targets apply to every area of the run; run once per area
+when they differ. Each --target DATE=PERCENT is a share of the area's pupils to
+cover by that date (spec.targets); after the last one the area's
+coverageTarget (100) applies. Review the output and commit it to the GitOps repository,
 or pipe it to 'kubectl apply -f -'.
 
 Example:
   kubectl mhst import --file schools-england-2022-23.csv --la E08000035 --wave 3 \
     --board Group:leeds-icb:Health:Chair --board Group:leeds-schools:Education \
-    --lead User:mhst.manager@leeds.gov.uk > leeds.yaml
+    --lead User:mhst.manager@leeds.gov.uk \
+    --target 2025-03-31=50 --target 2026-03-31=100 > leeds.yaml
 `
 
 // importOptions are the flags of the import command.
@@ -43,6 +46,7 @@ type importOptions struct {
 	wave               int
 	board              boardFlag
 	leads              leadFlag
+	targets            targetFlag
 	skipInvalid        bool
 	includeIndependent bool
 	output             string
@@ -75,6 +79,7 @@ func parseImportFlags(args []string, stderr io.Writer) (importOptions, error) {
 	fs.IntVar(&opts.wave, "wave", 0, "the rollout wave the areas join in, 0 (the 2019 trailblazers) or more (required)")
 	fs.Var(&opts.board, "board", "a governance board member, Kind:name:Sector[:Role], repeated (at least one)")
 	fs.Var(&opts.leads, "lead", "a lead who manages the area's teams and allocations, Kind:name, repeated")
+	fs.Var(&opts.targets, "target", "a dated coverage target, YYYY-MM-DD=PERCENT (for example 2025-03-31=50), repeated")
 	fs.BoolVar(&opts.skipInvalid, "skip-invalid", false, "keep the valid rows of the register and report the invalid ones")
 	fs.BoolVar(&opts.includeIndependent, "include-independent", false, "list independent schools too")
 	fs.StringVar(&opts.output, "o", "yaml", "output format: yaml")
@@ -119,7 +124,7 @@ func buildAreas(opts importOptions, stderr io.Writer) ([]register.Manifests, err
 		return nil, err
 	}
 	dir := register.NewDirectory(authorities)
-	areaOpts := register.AreaOptions{Wave: int32(opts.wave), Board: opts.board, Leads: opts.leads}
+	areaOpts := register.AreaOptions{Wave: int32(opts.wave), Board: opts.board, Leads: opts.leads, Targets: opts.targets}
 	if missing := register.MissingSectors(opts.board); len(missing) > 0 {
 		note(stderr, "warning: the board has no %s member; local governance must involve both health and education, "+
 			"and the areas will not be GovernanceReady until it does\n", joinSectors(missing))

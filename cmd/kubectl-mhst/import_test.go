@@ -5,8 +5,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/register"
@@ -244,5 +248,57 @@ func TestRun(t *testing.T) {
 					code, stdout.String(), stderr.String(), tt.wantCode, tt.wantStdout, tt.wantStderr)
 			}
 		})
+	}
+}
+
+// TestImportTargets imports Rutland from the real register with dated
+// targets, given out of order, and reads the LocalArea back.
+func TestImportTargets(t *testing.T) {
+	requireRegister(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"import", "--file", schoolsFile, "--la", "E06000017", "--wave", "2",
+		"--board", "Group:llr-icb:Health", "--board", "Group:rutland-schools:Education",
+		"--target", "2026-03-31=100", "--target", "2025-03-31=50"}
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	first, _, _ := strings.Cut(stdout.String(), "\n---\n")
+	var area mhstv1alpha1.LocalArea
+	if err := yaml.UnmarshalStrict([]byte(first), &area); err != nil {
+		t.Fatalf("the LocalArea does not parse: %v\n%s", err, first)
+	}
+	want := []mhstv1alpha1.DatedTarget{{By: "2025-03-31", Percent: 50}, {By: "2026-03-31", Percent: 100}}
+	if area.Kind != "LocalArea" || !reflect.DeepEqual(area.Spec.Targets, want) {
+		t.Errorf("LocalArea %s has targets %+v, want %+v in date order", area.Name, area.Spec.Targets, want)
+	}
+	if n := strings.Count(stdout.String(), "kind: SchoolCoverage"); n != 1 {
+		t.Errorf("%d SchoolCoverages, want Rutland's one list", n)
+	}
+}
+
+func TestImportTargetErrors(t *testing.T) {
+	requireRegister(t)
+	base := []string{"import", "--file", schoolsFile, "--la", "E06000017", "--wave", "2", "--board", "Group:icb:Health"}
+	tests := []struct {
+		targets  []string
+		wantCode int
+		wantErr  string
+	}{
+		{[]string{"2025-03-31"}, 2, "want YYYY-MM-DD=PERCENT"},
+		{[]string{"2025-03-31=half"}, 2, `the percentage "half" is not a whole number`},
+		{[]string{"31/03/2025=50"}, 1, `target date "31/03/2025" is not a date written YYYY-MM-DD`},
+		{[]string{"2025-02-30=50"}, 1, `target date "2025-02-30" is not a date`},
+		{[]string{"2025-03-31=101"}, 1, "101 is not a percentage from 0 to 100"},
+		{[]string{"2025-03-31=50", "2025-03-31=60"}, 1, "two targets for 2025-03-31"},
+	}
+	for _, tt := range tests {
+		args := slices.Clone(base)
+		for _, target := range tt.targets {
+			args = append(args, "--target", target)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
+			t.Errorf("--target %v: exit %d, stderr %q; want exit %d and %q", tt.targets, code, stderr.String(), tt.wantCode, tt.wantErr)
+		}
 	}
 }

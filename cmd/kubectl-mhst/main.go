@@ -1,8 +1,9 @@
 // Command kubectl-mhst is a kubectl plugin for the Mental Health Support Team
 // rollout: `kubectl mhst import` turns the DfE register of schools into the
 // manifests that onboard a local area, `kubectl mhst coverage` prints the
-// national coverage from the cluster's LocalAreas, `kubectl mhst agree`
-// and `kubectl mhst withdraw` record a governance board's decisions, and
+// national coverage from the cluster's LocalAreas, `kubectl mhst gaps` lists
+// the settings no agreed team allocation covers, `kubectl mhst agree` and
+// `kubectl mhst withdraw` record a governance board's decisions, and
 // `kubectl mhst history` and `kubectl mhst diff` read the coverage
 // snapshots.
 package main
@@ -30,6 +31,8 @@ Commands:
             pupil. Writes YAML to stdout, or one file per area with --out.
   coverage  Print the national coverage from the cluster's LocalAreas: England,
             by wave and by region (and by area with --areas).
+  gaps      List the settings no agreed team allocation covers, most
+            disadvantaged pupils first.
   agree     Record the governance board's agreement on an allocation, as a
             member of the board.
   withdraw  Withdraw the board's agreement on an allocation.
@@ -76,6 +79,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return runImport(args[1:], stdout, stderr)
 	case "coverage":
 		return runCoverage(args[1:], stdout, stderr)
+	case "gaps":
+		return runGaps(args[1:], stdout, stderr)
 	case "agree":
 		return runAgree(args[1:], stdout, stderr)
 	case "withdraw":

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
@@ -93,5 +94,25 @@ func (c *codesFlag) Set(value string) error {
 		}
 		*c = append(*c, code)
 	}
+	return nil
+}
+
+// targetFlag collects --target YYYY-MM-DD=PERCENT flags. The dates and
+// percentages are checked when the manifests are built
+// (register.BuildManifests), which also puts them in date order.
+type targetFlag []mhstv1alpha1.DatedTarget
+
+func (f *targetFlag) String() string { return fmt.Sprint(len(*f), " targets") }
+
+func (f *targetFlag) Set(value string) error {
+	by, percent, ok := strings.Cut(value, "=")
+	if !ok || by == "" {
+		return fmt.Errorf("%q: want YYYY-MM-DD=PERCENT, for example 2025-03-31=50", value)
+	}
+	p, err := strconv.ParseInt(strings.TrimSuffix(percent, "%"), 10, 32)
+	if err != nil {
+		return fmt.Errorf("%q: the percentage %q is not a whole number", value, percent)
+	}
+	*f = append(*f, mhstv1alpha1.DatedTarget{By: by, Percent: int32(p)})
 	return nil
 }

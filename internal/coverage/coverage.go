@@ -23,12 +23,19 @@
 //     is withdrawn.
 //   - Percentages are rounded half up to one decimal with integer arithmetic;
 //     the target is met when pupilsCovered × 100 ≥ coverageTarget × pupils.
+//   - The equity index is 1000 × disadvantagedPupilsCovered × pupils ÷
+//     (disadvantagedPupils × pupilsCovered), rounded half up, in integers;
+//     undefined (nil) when disadvantagedPupils or pupilsCovered is 0.
+//
+// What depends on the date (the current target, teams in training) is
+// worked out from a Result by package plan.
 //
 // Compute is pure: it reads its inputs, never changes them, and returns the
 // same Result for the same objects whatever order they come in.
 package coverage
 
 import (
+	"math"
 	"math/big"
 	"slices"
 	"strings"
@@ -211,6 +218,38 @@ func Percent(part, whole int64) string {
 // An area with no pupils meets any target.
 func TargetMet(pupilsCovered, pupils int64, coverageTarget int32) bool {
 	return pupilsCovered*100 >= int64(coverageTarget)*pupils
+}
+
+// EquityIndexPermille is how the share of disadvantaged pupils covered
+// compares with the share of all pupils covered, in thousandths:
+// 1000 × disadvantagedCovered × pupils ÷ (disadvantaged × pupilsCovered),
+// rounded half up. 1000 means in proportion. It is nil when undefined, that
+// is when disadvantaged or pupilsCovered is 0 (or negative, which the API
+// does not allow). A value beyond the int32 range, possible only in areas
+// far from any real one, is capped at math.MaxInt32.
+func EquityIndexPermille(disadvantagedCovered, pupils, disadvantaged, pupilsCovered int64) *int32 {
+	if disadvantaged <= 0 || pupilsCovered <= 0 {
+		return nil
+	}
+	num := new(big.Int).Mul(big.NewInt(1000), big.NewInt(max(disadvantagedCovered, 0)))
+	num.Mul(num, big.NewInt(max(pupils, 0)))
+	den := new(big.Int).Mul(big.NewInt(disadvantaged), big.NewInt(pupilsCovered))
+	v := roundHalfUp(num, den)
+	if !v.IsInt64() || v.Int64() > math.MaxInt32 {
+		capped := int32(math.MaxInt32)
+		return &capped
+	}
+	e := int32(v.Int64())
+	return &e
+}
+
+// roundHalfUp is num/den rounded half up, for num ≥ 0 and den > 0:
+// floor((2 × num + den) / (2 × den)).
+func roundHalfUp(num, den *big.Int) *big.Int {
+	n := new(big.Int).Lsh(num, 1)
+	n.Add(n, den)
+	d := new(big.Int).Lsh(den, 1)
+	return n.Quo(n, d)
 }
 
 // TargetOf is the area's coverage target, DefaultCoverageTarget when unset.
@@ -398,6 +437,10 @@ func (r *Result) creditTeam(alloc Allocation, pupils, disadvantaged int64, cover
 func (r *Result) finish(coverageTarget int32) {
 	r.Area.PupilsCoveredPercent = Percent(r.Area.PupilsCovered, r.Area.Pupils)
 	r.Area.TargetMet = TargetMet(r.Area.PupilsCovered, r.Area.Pupils, coverageTarget)
+	r.Area.SettingsCoveredPercent = Percent(r.Area.SettingsCovered, r.Area.Settings)
+	r.Area.DisadvantagedPupilsCoveredPercent = Percent(r.Area.DisadvantagedPupilsCovered, r.Area.DisadvantagedPupils)
+	r.Area.EquityIndexPermille = EquityIndexPermille(r.Area.DisadvantagedPupilsCovered, r.Area.Pupils,
+		r.Area.DisadvantagedPupils, r.Area.PupilsCovered)
 	for name, team := range r.Teams {
 		bySettings := tenthsOfPercent(team.Settings, team.MaxSettings)
 		byPupils := tenthsOfPercent(team.Pupils, team.MaxPupils)

@@ -1,8 +1,10 @@
 package coverage
 
 import (
+	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -226,8 +228,12 @@ func TestComputeRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := Compute(tt.coverages, tt.teams, tt.target)
-			if res.Area != tt.want {
-				t.Errorf("area coverage:\n got %+v\nwant %+v", res.Area, tt.want)
+			// The figures derived from the counts are worked by hand in
+			// TestDerivedFigures; this table is about the counting rules.
+			got := res.Area
+			got.SettingsCoveredPercent, got.DisadvantagedPupilsCoveredPercent, got.EquityIndexPermille = "", "", nil
+			if got != tt.want {
+				t.Errorf("area coverage:\n got %+v\nwant %+v", got, tt.want)
 			}
 			if res.DisadvantagedUnknown != tt.unknown {
 				t.Errorf("DisadvantagedUnknown = %d, want %d", res.DisadvantagedUnknown, tt.unknown)
@@ -519,4 +525,148 @@ func TestTargetOf(t *testing.T) {
 	if got := TargetOf(&area); got != 0 {
 		t.Errorf("target 0 = %d, want 0", got)
 	}
+}
+
+// TestDerivedFigures works the figures derived from an area's counts by
+// hand: the settings and disadvantaged percentages and the equity index.
+func TestDerivedFigures(t *testing.T) {
+	tests := []struct {
+		name                 string
+		coverages            []mhstv1alpha1.SchoolCoverage
+		teams                []mhstv1alpha1.SupportTeam
+		settingsPercent      string
+		disadvantagedPercent string
+		equity               *int32
+	}{
+		{
+			name:                 "nothing listed: percentages 0.0, equity undefined",
+			settingsPercent:      "0.0",
+			disadvantagedPercent: "0.0",
+		},
+		{
+			// The Rutland example of docs/coverage.md: 3 of 5 settings,
+			// 210 of 474 disadvantaged, 1529 of 3406 pupils.
+			// 1000 × 210 × 3406 ÷ (474 × 1529) = 715260000 ÷ 724746 = 986.91… → 987.
+			name: "Rutland: 60.0 % of settings, 44.3 % of disadvantaged, equity 987",
+			coverages: []mhstv1alpha1.SchoolCoverage{
+				allocation("oakham", 0, "team-oakham", true, school("120181", 253, 46), school("136530", 1069, 147), school("138113", 207, 17)),
+				allocation("uppingham", 1, "team-uppingham", false, school("136629", 910, 118), school("136530", 1069, 147)),
+				allocation("not-yet", 2, "", false, school("137340", 967, 146), school("138113", 207, 17)),
+			},
+			teams:                []mhstv1alpha1.SupportTeam{team("team-oakham", false), team("team-uppingham", false)},
+			settingsPercent:      "60.0",
+			disadvantagedPercent: "44.3",
+			equity:               ptr(987),
+		},
+		{
+			// 1 of 8 settings is 12.5 % exactly; 1 of 16 disadvantaged
+			// is 6.25 %, which rounds half up to 6.3.
+			name: "half up at .x5: 1 of 16 disadvantaged is 6.3",
+			coverages: []mhstv1alpha1.SchoolCoverage{
+				allocation("a", 0, "alpha", true, school("100001", 100, 1)),
+				allocation("b", 1, "", false, school("100002", 100, 15), school("100003", 100, 0), school("100004", 100, 0),
+					school("100005", 100, 0), school("100006", 100, 0), school("100007", 100, 0), school("100008", 100, 0)),
+			},
+			teams:                []mhstv1alpha1.SupportTeam{team("alpha", false)},
+			settingsPercent:      "12.5",
+			disadvantagedPercent: "6.3",
+			// 1000 × 1 × 800 ÷ (16 × 100) = 500 exactly.
+			equity: ptr(500),
+		},
+		{
+			// 1000 × 3 × 400 ÷ (8 × 200) = 750 exactly: a quarter less.
+			name: "disadvantaged pupils reached less than their share",
+			coverages: []mhstv1alpha1.SchoolCoverage{
+				allocation("a", 0, "alpha", true, school("100001", 200, 3)),
+				allocation("b", 1, "", false, school("100002", 200, 5)),
+			},
+			teams:                []mhstv1alpha1.SupportTeam{team("alpha", false)},
+			settingsPercent:      "50.0",
+			disadvantagedPercent: "37.5",
+			equity:               ptr(750),
+		},
+		{
+			name: "no disadvantaged pupils: equity undefined",
+			coverages: []mhstv1alpha1.SchoolCoverage{
+				allocation("a", 0, "alpha", true, school("100001", 200, 0)),
+			},
+			teams:                []mhstv1alpha1.SupportTeam{team("alpha", false)},
+			settingsPercent:      "100.0",
+			disadvantagedPercent: "0.0",
+		},
+		{
+			name: "nothing covered: equity undefined, not 0",
+			coverages: []mhstv1alpha1.SchoolCoverage{
+				allocation("a", 0, "alpha", false, school("100001", 200, 50)),
+			},
+			teams:                []mhstv1alpha1.SupportTeam{team("alpha", false)},
+			settingsPercent:      "0.0",
+			disadvantagedPercent: "0.0",
+		},
+		{
+			name: "the covered team is suspended: nothing covered, equity undefined",
+			coverages: []mhstv1alpha1.SchoolCoverage{
+				allocation("a", 0, "alpha", true, school("100001", 200, 50)),
+			},
+			teams:                []mhstv1alpha1.SupportTeam{team("alpha", true)},
+			settingsPercent:      "0.0",
+			disadvantagedPercent: "0.0",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Compute(tt.coverages, tt.teams, 100).Area
+			if a.SettingsCoveredPercent != tt.settingsPercent {
+				t.Errorf("settingsCoveredPercent = %q, want %q", a.SettingsCoveredPercent, tt.settingsPercent)
+			}
+			if a.DisadvantagedPupilsCoveredPercent != tt.disadvantagedPercent {
+				t.Errorf("disadvantagedPupilsCoveredPercent = %q, want %q", a.DisadvantagedPupilsCoveredPercent, tt.disadvantagedPercent)
+			}
+			if !equalPtr(a.EquityIndexPermille, tt.equity) {
+				t.Errorf("equityIndexPermille = %s, want %s", show(a.EquityIndexPermille), show(tt.equity))
+			}
+		})
+	}
+}
+
+func TestEquityIndexPermille(t *testing.T) {
+	tests := []struct {
+		name                                                       string
+		disadvantagedCovered, pupils, disadvantaged, pupilsCovered int64
+		want                                                       *int32
+	}{
+		{"in proportion", 50, 1000, 100, 500, ptr(1000)},
+		{"exactly .5 rounds up: 1000 × 1 × 7 ÷ (16 × 1) = 437.5 → 438", 1, 7, 16, 1, ptr(438)},
+		{"below .5 rounds down: 1000 × 1 × 1 ÷ (3 × 1) = 333.3 → 333", 1, 1, 3, 1, ptr(333)},
+		{"none of the disadvantaged covered", 0, 1000, 100, 500, ptr(0)},
+		{"twice their share", 100, 1000, 100, 500, ptr(2000)},
+		{"no disadvantaged pupils", 0, 1000, 0, 500, nil},
+		{"no pupils covered", 0, 1000, 100, 0, nil},
+		{"beyond int32 is capped", 1, 1 << 40, 1, 1, ptr(math.MaxInt32)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := EquityIndexPermille(tt.disadvantagedCovered, tt.pupils, tt.disadvantaged, tt.pupilsCovered)
+			if !equalPtr(got, tt.want) {
+				t.Errorf("EquityIndexPermille(%d, %d, %d, %d) = %s, want %s", tt.disadvantagedCovered, tt.pupils,
+					tt.disadvantaged, tt.pupilsCovered, show(got), show(tt.want))
+			}
+		})
+	}
+}
+
+func ptr(v int32) *int32 { return &v }
+
+func equalPtr(a, b *int32) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func show(p *int32) string {
+	if p == nil {
+		return "absent"
+	}
+	return strconv.Itoa(int(*p))
 }

@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"fmt"
+	"math/big"
 	"reflect"
 	"slices"
 	"strconv"
@@ -97,6 +98,9 @@ func checkInvariants(t *testing.T, res Result, coverages []mhstv1alpha1.SchoolCo
 	checkTeamsAddUp(t, res, teams)
 	checkAllocationsAddUp(t, res)
 	checkPercent(t, a.PupilsCoveredPercent, a.PupilsCovered, a.Pupils)
+	checkPercent(t, a.SettingsCoveredPercent, a.SettingsCovered, a.Settings)
+	checkPercent(t, a.DisadvantagedPupilsCoveredPercent, a.DisadvantagedPupilsCovered, a.DisadvantagedPupils)
+	checkEquity(t, a)
 	if want := a.PupilsCovered*100 >= int64(target)*a.Pupils; a.TargetMet != want {
 		t.Fatalf("TargetMet = %v with %d/%d pupils and target %d", a.TargetMet, a.PupilsCovered, a.Pupils, target)
 	}
@@ -140,7 +144,11 @@ func checkSettingRecords(t *testing.T, res Result, coverages []mhstv1alpha1.Scho
 	if !slices.Equal(urns, listed) {
 		t.Fatalf("setting records %v, want each listed URN once in order %v", urns, listed)
 	}
+	// The derived figures are checked against their definitions in
+	// checkInvariants; here only the counts must add up.
 	sum.PupilsCoveredPercent, sum.TargetMet = res.Area.PupilsCoveredPercent, res.Area.TargetMet
+	sum.SettingsCoveredPercent, sum.DisadvantagedPupilsCoveredPercent = res.Area.SettingsCoveredPercent, res.Area.DisadvantagedPupilsCoveredPercent
+	sum.EquityIndexPermille = res.Area.EquityIndexPermille
 	if sum != res.Area || unknown != res.DisadvantagedUnknown {
 		t.Fatalf("records add up to %+v (unknown %d), area says %+v (unknown %d)", sum, unknown, res.Area, res.DisadvantagedUnknown)
 	}
@@ -193,6 +201,30 @@ func checkAllocationsAddUp(t *testing.T, res Result) {
 	}
 	if settings != res.Area.Settings || pupils != res.Area.Pupils {
 		t.Fatalf("allocations are credited %d settings and %d pupils, area has %d and %d", settings, pupils, res.Area.Settings, res.Area.Pupils)
+	}
+}
+
+// checkEquity checks the equity index against its definition, stated the
+// other way round: e is 1000 × dc × p ÷ (d × pc) rounded half up exactly
+// when (2e − 1) × d × pc ≤ 2000 × dc × p < (2e + 1) × d × pc; and it is
+// absent exactly when d or pc is 0.
+func checkEquity(t *testing.T, a mhstv1alpha1.AreaCoverage) {
+	t.Helper()
+	undefined := a.DisadvantagedPupils == 0 || a.PupilsCovered == 0
+	if undefined != (a.EquityIndexPermille == nil) {
+		t.Fatalf("equity index %v with %d disadvantaged and %d pupils covered", a.EquityIndexPermille, a.DisadvantagedPupils, a.PupilsCovered)
+	}
+	if undefined {
+		return
+	}
+	e := big.NewInt(int64(*a.EquityIndexPermille))
+	den := new(big.Int).Mul(big.NewInt(a.DisadvantagedPupils), big.NewInt(a.PupilsCovered))
+	scaled := new(big.Int).Mul(big.NewInt(2000*a.DisadvantagedPupilsCovered), big.NewInt(a.Pupils))
+	low := new(big.Int).Mul(new(big.Int).Sub(new(big.Int).Lsh(e, 1), big.NewInt(1)), den)
+	high := new(big.Int).Mul(new(big.Int).Add(new(big.Int).Lsh(e, 1), big.NewInt(1)), den)
+	if low.Cmp(scaled) > 0 || scaled.Cmp(high) >= 0 {
+		t.Fatalf("equity index %d is not 1000 × %d × %d ÷ (%d × %d) rounded half up", *a.EquityIndexPermille,
+			a.DisadvantagedPupilsCovered, a.Pupils, a.DisadvantagedPupils, a.PupilsCovered)
 	}
 }
 

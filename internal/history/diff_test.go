@@ -122,10 +122,13 @@ func TestWithdrawnAgreementDetail(t *testing.T) {
 }
 
 func TestFigureChanges(t *testing.T) {
+	equityBefore, equityAfter := int32(987), int32(1000)
 	before := mhstv1alpha1.AreaCoverage{Settings: 5, SettingsCovered: 3, Pupils: 3406, PupilsCovered: 1529,
-		DisadvantagedPupils: 474, DisadvantagedPupilsCovered: 210, PupilsCoveredPercent: "44.9", TargetMet: false}
+		DisadvantagedPupils: 474, DisadvantagedPupilsCovered: 210, PupilsCoveredPercent: "44.9", TargetMet: false,
+		SettingsCoveredPercent: "60.0", DisadvantagedPupilsCoveredPercent: "44.3", EquityIndexPermille: &equityBefore, PupilsCoveredByTeamsInTraining: 650}
 	after := mhstv1alpha1.AreaCoverage{Settings: 5, SettingsCovered: 5, Pupils: 3406, PupilsCovered: 3406,
-		DisadvantagedPupils: 474, DisadvantagedPupilsCovered: 474, PupilsCoveredPercent: "100.0", TargetMet: true}
+		DisadvantagedPupils: 474, DisadvantagedPupilsCovered: 474, PupilsCoveredPercent: "100.0", TargetMet: true,
+		SettingsCoveredPercent: "100.0", DisadvantagedPupilsCoveredPercent: "100.0", EquityIndexPermille: &equityAfter}
 	want := []FigureChange{
 		{"settings", "5", "5", "0"},
 		{"settingsCovered", "3", "5", "+2"},
@@ -135,6 +138,10 @@ func TestFigureChanges(t *testing.T) {
 		{"disadvantagedPupilsCovered", "210", "474", "+264"},
 		{"pupilsCoveredPercent", "44.9", "100.0", "+55.1"},
 		{"targetMet", "false", "true", "changed"},
+		{"settingsCoveredPercent", "60.0", "100.0", "+40.0"},
+		{"disadvantagedPupilsCoveredPercent", "44.3", "100.0", "+55.7"},
+		{"equityIndexPermille", "987", "1000", "+13"},
+		{"pupilsCoveredByTeamsInTraining", "650", "0", "-650"},
 	}
 	if got := figureChanges(&before, &after); !reflect.DeepEqual(got, want) {
 		t.Errorf("figures:\n got %v\nwant %v", got, want)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -30,6 +31,9 @@ type AreaOptions struct {
 	Board []mhstv1alpha1.BoardMember
 	// Leads manage the area's teams and allocations.
 	Leads []mhstv1alpha1.Subject
+	// Targets are the area's dated coverage targets, in any order; the
+	// LocalArea lists them in date order, as the API requires.
+	Targets []mhstv1alpha1.DatedTarget
 }
 
 // Manifests are the objects that onboard one area.
@@ -48,6 +52,10 @@ type Manifests struct {
 // every pupil from the start. The output depends only on its input.
 func BuildManifests(area Area, opts AreaOptions) (Manifests, error) {
 	if err := validateGovernance(opts); err != nil {
+		return Manifests{}, fmt.Errorf("area %s: %w", area.Authority.Name, err)
+	}
+	targets, err := orderedTargets(opts.Targets)
+	if err != nil {
 		return Manifests{}, fmt.Errorf("area %s: %w", area.Authority.Name, err)
 	}
 	if opts.Wave < 0 {
@@ -73,6 +81,7 @@ func BuildManifests(area Area, opts AreaOptions) (Manifests, error) {
 				Board: slices.Clone(opts.Board),
 				Leads: slices.Clone(opts.Leads),
 			},
+			Targets: targets,
 		},
 	}
 	return Manifests{
@@ -105,6 +114,37 @@ func validateGovernance(opts AreaOptions) error {
 		seen[key] = true
 	}
 	return nil
+}
+
+// MaxTargets is the most dated targets a LocalArea may have.
+const MaxTargets = 20
+
+// orderedTargets checks the targets as the API server would, with messages
+// about the targets rather than list indexes, and sorts them by date. It
+// returns nil for none, so the manifest has no empty list.
+func orderedTargets(targets []mhstv1alpha1.DatedTarget) ([]mhstv1alpha1.DatedTarget, error) {
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	if len(targets) > MaxTargets {
+		return nil, fmt.Errorf("%d targets: a LocalArea has at most %d", len(targets), MaxTargets)
+	}
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if _, err := time.Parse(time.DateOnly, t.By); err != nil {
+			return nil, fmt.Errorf("target date %q is not a date written YYYY-MM-DD, such as 2026-03-31", t.By)
+		}
+		if t.Percent < 0 || t.Percent > 100 {
+			return nil, fmt.Errorf("target %s: %d is not a percentage from 0 to 100", t.By, t.Percent)
+		}
+		if seen[t.By] {
+			return nil, fmt.Errorf("two targets for %s: give each date one target", t.By)
+		}
+		seen[t.By] = true
+	}
+	sorted := slices.Clone(targets)
+	slices.SortFunc(sorted, func(a, b mhstv1alpha1.DatedTarget) int { return strings.Compare(a.By, b.By) })
+	return sorted, nil
 }
 
 // MissingSectors returns the sectors a governance board must involve (Health

@@ -9,6 +9,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/plan"
 )
 
 // Licence is the attribution the Open Government Licence v3.0 asks for. The
@@ -27,6 +29,9 @@ const Licence = "Contains public sector information licensed under the Open Gove
 
 // CSVHeader is the header row of settings.csv.
 var CSVHeader = []string{"urn", "name", "phase", "pupils", "disadvantaged_pupils", "team", "covered", "sessions_per_week"}
+
+// GapsCSVHeader is the header row of gaps.csv.
+var GapsCSVHeader = []string{"urn", "name", "phase", "pupils", "disadvantaged_pupils"}
 
 // AreaSummary is the content of an area's report.json.
 type AreaSummary struct {
@@ -41,8 +46,14 @@ type AreaSummary struct {
 	// API lists phases (Nursery first, FurtherEducation last).
 	PerPhase []PhaseRow `json:"perPhase"`
 	// SettingsWithNoTeam are the settings whose counting claim names no team,
-	// sorted by URN: the area's known gaps.
+	// sorted by URN.
 	SettingsWithNoTeam []SettingRef `json:"settingsWithNoTeam"`
+	// Plan measures the area against its current target.
+	Plan PlanSummary `json:"plan"`
+	// Gaps are the settings no agreed team allocation covers (no team, a
+	// proposal not agreed yet, a suspended or missing team), most
+	// disadvantaged pupils first: where the next allocation helps most.
+	Gaps []Gap `json:"gaps"`
 	// TeamsNotYearRound names the teams that stop outside term time, sorted.
 	TeamsNotYearRound []string `json:"teamsNotYearRound"`
 	Licence           string   `json:"licence"`
@@ -59,13 +70,44 @@ type AreaInfo struct {
 	CoverageTarget      int32  `json:"coverageTarget"`
 }
 
-// AreaTotals are the area's status.coverage figures, plus the share of
-// disadvantaged pupils covered and the number of settings whose
-// disadvantaged pupils are unknown (counted as 0).
+// AreaTotals are the area's status.coverage figures, plus the number of
+// settings whose disadvantaged pupils are unknown (counted as 0).
 type AreaTotals struct {
 	mhstv1alpha1.AreaCoverage
-	DisadvantagedPupilsCoveredPercent string `json:"disadvantagedPupilsCoveredPercent"`
-	DisadvantagedUnknownSettings      int64  `json:"disadvantagedUnknownSettings"`
+	DisadvantagedUnknownSettings int64 `json:"disadvantagedUnknownSettings"`
+}
+
+// PlanSummary is the area's status.plan and its OnTrack condition.
+type PlanSummary struct {
+	mhstv1alpha1.AreaPlan
+	OnTrack OnTrack `json:"onTrack"`
+}
+
+// OnTrack is the OnTrack condition as the report shows it.
+type OnTrack struct {
+	Status  bool   `json:"status"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Gap is a setting no agreed team allocation covers. DisadvantagedPupils is
+// null when the register does not know it.
+type Gap struct {
+	URN                 string                    `json:"urn"`
+	Name                string                    `json:"name"`
+	Phase               mhstv1alpha1.SettingPhase `json:"phase"`
+	Pupils              int64                     `json:"pupils"`
+	DisadvantagedPupils *int32                    `json:"disadvantagedPupils"`
+}
+
+// Files are the keys of an area's report ConfigMap.
+type Files struct {
+	// JSON is report.json.
+	JSON []byte
+	// SettingsCSV is settings.csv: every setting.
+	SettingsCSV []byte
+	// GapsCSV is gaps.csv: the gaps, ranked as in report.json.
+	GapsCSV []byte
 }
 
 // TeamRow is one team's load. Settings, pupils and disadvantaged pupils are
@@ -132,23 +174,31 @@ var phaseOrder = []mhstv1alpha1.SettingPhase{
 	mhstv1alpha1.PhaseFurtherEducation,
 }
 
-// AreaReport builds an area's report.json and settings.csv from the result
-// of coverage.Compute and the area's teams. The same inputs always give the
-// same bytes, whatever order the teams come in.
-func AreaReport(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha1.SupportTeam) (reportJSON []byte, settingsCSV []byte, err error) {
-	reportJSON, err = marshal(Area(area, res, teams))
+// AreaReport builds an area's report.json, settings.csv and gaps.csv from
+// the result of coverage.Compute, the area's teams and its plan (the figures
+// that depend on the date). The same inputs always give the same bytes,
+// whatever order the teams come in.
+func AreaReport(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha1.SupportTeam, p plan.Plan) (Files, error) {
+	summary := Area(area, res, teams, p)
+	reportJSON, err := marshal(summary)
 	if err != nil {
-		return nil, nil, fmt.Errorf("report for area %s: %w", area.Name, err)
+		return Files{}, fmt.Errorf("report for area %s: %w", area.Name, err)
 	}
-	settingsCSV, err = SettingsCSV(res.Settings)
+	settingsCSV, err := SettingsCSV(res.Settings)
 	if err != nil {
-		return nil, nil, fmt.Errorf("settings of area %s: %w", area.Name, err)
+		return Files{}, fmt.Errorf("settings of area %s: %w", area.Name, err)
 	}
-	return reportJSON, settingsCSV, nil
+	gapsCSV, err := GapsCSV(summary.Gaps)
+	if err != nil {
+		return Files{}, fmt.Errorf("gaps of area %s: %w", area.Name, err)
+	}
+	return Files{JSON: reportJSON, SettingsCSV: settingsCSV, GapsCSV: gapsCSV}, nil
 }
 
 // Area is the content of report.json, for callers that want it typed.
-func Area(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha1.SupportTeam) AreaSummary {
+func Area(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha1.SupportTeam, p plan.Plan) AreaSummary {
+	totals := res.Area
+	totals.PupilsCoveredByTeamsInTraining = p.PupilsCoveredByTeamsInTraining
 	return AreaSummary{
 		Area: AreaInfo{
 			Name:                area.Name,
@@ -160,17 +210,82 @@ func Area(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha
 			CoverageTarget:      coverage.TargetOf(area),
 		},
 		Totals: AreaTotals{
-			AreaCoverage:                      res.Area,
-			DisadvantagedPupilsCoveredPercent: coverage.Percent(res.Area.DisadvantagedPupilsCovered, res.Area.DisadvantagedPupils),
-			DisadvantagedUnknownSettings:      res.DisadvantagedUnknown,
+			AreaCoverage:                 totals,
+			DisadvantagedUnknownSettings: res.DisadvantagedUnknown,
 		},
 		PerTeam:            teamRows(res, teams),
 		PerAllocation:      allocationRows(res),
 		PerPhase:           phaseRows(res.Settings),
 		SettingsWithNoTeam: settingsWithNoTeam(res.Settings),
-		TeamsNotYearRound:  teamsNotYearRound(teams),
-		Licence:            Licence,
+		Plan: PlanSummary{
+			AreaPlan: p.Status,
+			OnTrack:  OnTrack{Status: p.OnTrack.Status, Reason: p.OnTrack.Reason, Message: p.OnTrack.Message},
+		},
+		Gaps:              Gaps(res.Settings),
+		TeamsNotYearRound: teamsNotYearRound(teams),
+		Licence:           Licence,
 	}
+}
+
+// Gaps are the settings that are not covered, ranked by disadvantaged pupils
+// (most first; an unknown count ranks as 0), then pupils (most first), then
+// URN.
+func Gaps(settings []coverage.SettingRecord) []Gap {
+	gaps := []Gap{}
+	for _, s := range settings {
+		if s.Covered {
+			continue
+		}
+		g := Gap{URN: s.URN, Name: s.Name, Phase: s.Phase, Pupils: s.Pupils}
+		if s.DisadvantagedPupils != nil {
+			d := *s.DisadvantagedPupils
+			g.DisadvantagedPupils = &d
+		}
+		gaps = append(gaps, g)
+	}
+	slices.SortFunc(gaps, CompareGaps)
+	return gaps
+}
+
+// CompareGaps orders gaps as Gaps ranks them.
+func CompareGaps(a, b Gap) int {
+	if c := cmp.Compare(knownCount(b.DisadvantagedPupils), knownCount(a.DisadvantagedPupils)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Pupils, a.Pupils); c != 0 {
+		return c
+	}
+	return strings.Compare(a.URN, b.URN)
+}
+
+// GapsCSV writes one row per gap, in the order given, under GapsCSVHeader;
+// an unknown disadvantaged count is an empty cell.
+func GapsCSV(gaps []Gap) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.Write(GapsCSVHeader); err != nil {
+		return nil, fmt.Errorf("write csv header: %w", err)
+	}
+	for _, g := range gaps {
+		if err := w.Write(GapRow(g)); err != nil {
+			return nil, fmt.Errorf("write csv row for %s: %w", g.URN, err)
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, fmt.Errorf("write csv: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// GapRow is a gap as CSV cells, in GapsCSVHeader's order, its name made
+// safe for spreadsheets.
+func GapRow(g Gap) []string {
+	disadvantaged := ""
+	if g.DisadvantagedPupils != nil {
+		disadvantaged = strconv.FormatInt(int64(*g.DisadvantagedPupils), 10)
+	}
+	return []string{g.URN, spreadsheetSafe(g.Name), string(g.Phase), strconv.FormatInt(g.Pupils, 10), disadvantaged}
 }
 
 func teamRows(res coverage.Result, teams []mhstv1alpha1.SupportTeam) []TeamRow {

@@ -14,6 +14,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/plan"
 )
 
 var epoch = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -86,10 +87,11 @@ func TestAreaReportJSON(t *testing.T) {
 	coverages, teams := leedsFixture()
 	area := leeds()
 	res := coverage.Compute(coverages, teams, coverage.TargetOf(area))
-	reportJSON, _, err := AreaReport(area, res, teams)
+	files, err := AreaReport(area, res, teams, plan.ForArea(area, res, teams, epoch))
 	if err != nil {
 		t.Fatal(err)
 	}
+	reportJSON := files.JSON
 	var got AreaSummary
 	if err := json.Unmarshal(reportJSON, &got); err != nil {
 		t.Fatalf("report.json does not parse: %v\n%s", err, reportJSON)
@@ -104,11 +106,13 @@ func TestAreaReportJSON(t *testing.T) {
 			Settings: 4, SettingsCovered: 2, Pupils: 2000, PupilsCovered: 1600,
 			DisadvantagedPupils: 340, DisadvantagedPupilsCovered: 180,
 			PupilsCoveredPercent: "80.0", TargetMet: true,
+			SettingsCoveredPercent: "50.0", DisadvantagedPupilsCoveredPercent: "52.9",
+			// 1000 × 180 × 2000 ÷ (340 × 1600) = 661.8
+			EquityIndexPermille: count(662),
 		},
-		DisadvantagedPupilsCoveredPercent: "52.9",
-		DisadvantagedUnknownSettings:      1,
+		DisadvantagedUnknownSettings: 1,
 	}
-	if got.Totals != wantTotals {
+	if !reflect.DeepEqual(got.Totals, wantTotals) {
 		t.Errorf("totals = %+v, want %+v", got.Totals, wantTotals)
 	}
 	wantTeams := []TeamRow{
@@ -130,6 +134,23 @@ func TestAreaReportJSON(t *testing.T) {
 	if !reflect.DeepEqual(got.SettingsWithNoTeam, wantNoTeam) {
 		t.Errorf("settingsWithNoTeam = %+v, want %+v", got.SettingsWithNoTeam, wantNoTeam)
 	}
+	// The two settings no agreed team allocation covers, most
+	// disadvantaged first.
+	wantGaps := []Gap{
+		{URN: "108100", Name: "Hunslet Moor Primary", Phase: mhstv1alpha1.PhasePrimary, Pupils: 300, DisadvantagedPupils: count(120)},
+		{URN: "108200", Name: "=Formula School", Phase: mhstv1alpha1.PhaseSpecial, Pupils: 100, DisadvantagedPupils: count(40)},
+	}
+	if !reflect.DeepEqual(got.Gaps, wantGaps) {
+		t.Errorf("gaps = %+v, want %+v", got.Gaps, wantGaps)
+	}
+	// Target 50 % of 2000 = 1000 ≤ 1600 covered.
+	wantPlan := PlanSummary{
+		AreaPlan: mhstv1alpha1.AreaPlan{Target: mhstv1alpha1.PlanTarget{Percent: 50}, SpareCapacityPupils: (8500 - 1600) + 8500},
+		OnTrack:  OnTrack{Status: true, Reason: mhstv1alpha1.ReasonTargetMet, Message: got.Plan.OnTrack.Message},
+	}
+	if got.Plan != wantPlan || got.Plan.OnTrack.Message == "" {
+		t.Errorf("plan = %+v, want %+v", got.Plan, wantPlan)
+	}
 	if !slices.Equal(got.TeamsNotYearRound, []string{"south-team"}) {
 		t.Errorf("teamsNotYearRound = %v, want [south-team]", got.TeamsNotYearRound)
 	}
@@ -148,15 +169,16 @@ func TestAreaReportJSON(t *testing.T) {
 }
 
 func TestAreaReportEmptyListsAreArrays(t *testing.T) {
-	reportJSON, settingsCSV, err := AreaReport(leeds(), coverage.Compute(nil, nil, 100), nil)
+	files, err := AreaReport(leeds(), coverage.Compute(nil, nil, 100), nil, plan.Plan{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	reportJSON, settingsCSV := files.JSON, files.SettingsCSV
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(reportJSON, &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"perTeam", "perAllocation", "perPhase", "settingsWithNoTeam", "teamsNotYearRound"} {
+	for _, key := range []string{"perTeam", "perAllocation", "perPhase", "settingsWithNoTeam", "gaps", "teamsNotYearRound"} {
 		if string(raw[key]) != "[]" {
 			t.Errorf("%s = %s, want []", key, raw[key])
 		}
@@ -164,15 +186,19 @@ func TestAreaReportEmptyListsAreArrays(t *testing.T) {
 	if want := strings.Join(CSVHeader, ",") + "\n"; string(settingsCSV) != want {
 		t.Errorf("csv of an empty area = %q, want only the header", settingsCSV)
 	}
+	if want := strings.Join(GapsCSVHeader, ",") + "\n"; string(files.GapsCSV) != want {
+		t.Errorf("gaps.csv of an empty area = %q, want only the header", files.GapsCSV)
+	}
 }
 
 func TestSettingsCSV(t *testing.T) {
 	coverages, teams := leedsFixture()
 	res := coverage.Compute(coverages, teams, 100)
-	_, settingsCSV, err := AreaReport(leeds(), res, teams)
+	files, err := AreaReport(leeds(), res, teams, plan.Plan{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	settingsCSV := files.SettingsCSV
 	rows, err := csv.NewReader(bytes.NewReader(settingsCSV)).ReadAll()
 	if err != nil {
 		t.Fatalf("settings.csv does not parse: %v\n%s", err, settingsCSV)
@@ -210,25 +236,24 @@ func TestSpreadsheetSafe(t *testing.T) {
 func TestAreaReportIsDeterministic(t *testing.T) {
 	coverages, teams := leedsFixture()
 	area := leeds()
-	firstJSON, firstCSV, err := AreaReport(area, coverage.Compute(coverages, teams, 50), teams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 5 {
-		againJSON, againCSV, err := AreaReport(area, coverage.Compute(coverages, teams, 50), teams)
+	report := func() ([]byte, []byte) {
+		res := coverage.Compute(coverages, teams, 50)
+		files, err := AreaReport(area, res, teams, plan.ForArea(area, res, teams, epoch))
 		if err != nil {
 			t.Fatal(err)
 		}
+		return files.JSON, append(files.SettingsCSV, files.GapsCSV...)
+	}
+	firstJSON, firstCSV := report()
+	for range 5 {
+		againJSON, againCSV := report()
 		if !bytes.Equal(firstJSON, againJSON) || !bytes.Equal(firstCSV, againCSV) {
 			t.Fatal("same input gave different bytes")
 		}
 	}
 	slices.Reverse(coverages)
 	slices.Reverse(teams)
-	shuffledJSON, shuffledCSV, err := AreaReport(area, coverage.Compute(coverages, teams, 50), teams)
-	if err != nil {
-		t.Fatal(err)
-	}
+	shuffledJSON, shuffledCSV := report()
 	if !bytes.Equal(firstJSON, shuffledJSON) {
 		t.Errorf("input order changed report.json:\n%s\n---\n%s", firstJSON, shuffledJSON)
 	}
@@ -237,5 +262,34 @@ func TestAreaReportIsDeterministic(t *testing.T) {
 	}
 	if bytes.Contains(firstJSON, []byte("T09:00:00")) {
 		t.Error("report.json carries a timestamp")
+	}
+}
+
+func TestGaps(t *testing.T) {
+	settings := []coverage.SettingRecord{
+		{URN: "100001", Name: "Covered", Pupils: 900, DisadvantagedPupils: count(400), Covered: true},
+		{URN: "100002", Name: "Few disadvantaged, many pupils", Pupils: 1500, DisadvantagedPupils: count(10)},
+		{URN: "100003", Name: "Unknown", Pupils: 2000},
+		{URN: "100004", Name: "Most disadvantaged", Pupils: 200, DisadvantagedPupils: count(150)},
+		{URN: "100006", Name: "Tie, larger", Pupils: 600, DisadvantagedPupils: count(60)},
+		{URN: "100005", Name: "Tie on both, later URN", Pupils: 500, DisadvantagedPupils: count(60)},
+		{URN: "100007", Name: "Tie on both, earlier URN", Pupils: 500, DisadvantagedPupils: count(60)},
+		{URN: "100008", Name: "No disadvantaged", Pupils: 3000, DisadvantagedPupils: count(0)},
+	}
+	var urns []string
+	for _, g := range Gaps(settings) {
+		urns = append(urns, g.URN)
+	}
+	// An unknown count ranks as 0, by pupils beside a known 0.
+	want := []string{"100004", "100006", "100005", "100007", "100002", "100008", "100003"}
+	if !slices.Equal(urns, want) {
+		t.Errorf("gaps ranked %v, want %v", urns, want)
+	}
+	out, err := GapsCSV(Gaps(settings)[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "urn,name,phase,pupils,disadvantaged_pupils\n100004,Most disadvantaged,,200,150\n100006,\"Tie, larger\",,600,60\n"; string(out) != want {
+		t.Errorf("gaps.csv = %q, want %q", out, want)
 	}
 }

@@ -22,21 +22,39 @@ type NationalSummary struct {
 	// ByRegion has a row per region, sorted by name, measured against Target.
 	ByRegion []RegionRow `json:"byRegion"`
 	// Areas has a row per area, sorted by name.
-	Areas   []AreaRow `json:"areas"`
-	Licence string    `json:"licence"`
+	Areas []AreaRow `json:"areas"`
+	// SettingsInMoreThanOneArea lists each URN that SchoolCoverages of more
+	// than one area list, sorted by URN. The national sums still add up
+	// the areas, so such a setting may be counted once per area: this list
+	// says where.
+	SettingsInMoreThanOneArea []SharedSetting `json:"settingsInMoreThanOneArea"`
+	Licence                   string          `json:"licence"`
+}
+
+// SharedSetting is a setting listed by more than one area.
+type SharedSetting struct {
+	URN string `json:"urn"`
+	// Name is the setting's name as the first of its areas lists it.
+	Name string `json:"name"`
+	// Areas are the names of the LocalAreas listing it, sorted.
+	Areas []string `json:"areas"`
 }
 
 // Figures are the sums over a group of areas. An area whose status has no
 // coverage yet counts in Areas but adds nothing else; AreasReporting counts
 // the areas that have reported coverage. TargetMet applies the national
-// target with the same integer rule as an area's.
+// target with the same integer rule as an area's; the percentages and the
+// equity index are computed from the sums, never averaged.
+// AdditionalTeamsNeeded is the sum of the areas' status.plan figures (each
+// against its own current target): teams are commissioned per area, so one
+// area's spare capacity cannot make up another's shortfall.
 type Figures struct {
 	Areas          int64 `json:"areas"`
 	AreasReporting int64 `json:"areasReporting"`
 	Teams          int64 `json:"teams"`
 	TeamsReady     int64 `json:"teamsReady"`
 	mhstv1alpha1.AreaCoverage
-	DisadvantagedPupilsCoveredPercent string `json:"disadvantagedPupilsCoveredPercent"`
+	AdditionalTeamsNeeded int64 `json:"additionalTeamsNeeded"`
 }
 
 // WaveRow is the figures of the areas of one wave.
@@ -65,13 +83,14 @@ type AreaRow struct {
 	Teams              int64  `json:"teams"`
 	TeamsReady         int64  `json:"teamsReady"`
 	mhstv1alpha1.AreaCoverage
-	DisadvantagedPupilsCoveredPercent string `json:"disadvantagedPupilsCoveredPercent"`
+	// Plan is the area's status.plan, absent until the area reports one.
+	Plan *mhstv1alpha1.AreaPlan `json:"plan,omitempty"`
 }
 
-// NationalReport is National as indented JSON. The same areas always give
-// the same bytes, whatever order they come in.
-func NationalReport(areas []mhstv1alpha1.LocalArea, target int32) ([]byte, error) {
-	out, err := marshal(National(areas, target))
+// NationalReport is National as indented JSON. The same areas and
+// coverages always give the same bytes, whatever order they come in.
+func NationalReport(areas []mhstv1alpha1.LocalArea, coverages []mhstv1alpha1.SchoolCoverage, target int32) ([]byte, error) {
+	out, err := marshal(National(areas, coverages, target))
 	if err != nil {
 		return nil, fmt.Errorf("national report: %w", err)
 	}
@@ -79,13 +98,16 @@ func NationalReport(areas []mhstv1alpha1.LocalArea, target int32) ([]byte, error
 }
 
 // National sums the areas' status.coverage against the national target.
-func National(areas []mhstv1alpha1.LocalArea, target int32) NationalSummary {
+// coverages are SchoolCoverages of any namespace (those of a namespace no
+// area holds are ignored); they give SettingsInMoreThanOneArea.
+func National(areas []mhstv1alpha1.LocalArea, coverages []mhstv1alpha1.SchoolCoverage, target int32) NationalSummary {
 	summary := NationalSummary{
-		Target:   target,
-		ByWave:   []WaveRow{},
-		ByRegion: []RegionRow{},
-		Areas:    make([]AreaRow, 0, len(areas)),
-		Licence:  Licence,
+		Target:                    target,
+		ByWave:                    []WaveRow{},
+		ByRegion:                  []RegionRow{},
+		Areas:                     make([]AreaRow, 0, len(areas)),
+		SettingsInMoreThanOneArea: SettingsInMoreThanOneArea(areas, coverages),
+		Licence:                   Licence,
 	}
 	byWave := map[int32]*Figures{}
 	byRegion := map[string]*Figures{}
@@ -124,6 +146,9 @@ func (f *Figures) add(area *mhstv1alpha1.LocalArea) {
 	f.Areas++
 	f.Teams += int64(area.Status.Teams.Total)
 	f.TeamsReady += int64(area.Status.Teams.Ready)
+	if p := area.Status.Plan; p != nil {
+		f.AdditionalTeamsNeeded += int64(p.AdditionalTeamsNeeded)
+	}
 	c := area.Status.Coverage
 	if c == nil {
 		return
@@ -135,14 +160,23 @@ func (f *Figures) add(area *mhstv1alpha1.LocalArea) {
 	f.PupilsCovered += c.PupilsCovered
 	f.DisadvantagedPupils += c.DisadvantagedPupils
 	f.DisadvantagedPupilsCovered += c.DisadvantagedPupilsCovered
+	f.PupilsCoveredByTeamsInTraining += c.PupilsCoveredByTeamsInTraining
 }
 
 // finish derives the percentages and TargetMet from the sums, rather than
 // trusting any area's own strings.
 func (f *Figures) finish(target int32) {
-	f.PupilsCoveredPercent = coverage.Percent(f.PupilsCovered, f.Pupils)
 	f.TargetMet = coverage.TargetMet(f.PupilsCovered, f.Pupils, target)
-	f.DisadvantagedPupilsCoveredPercent = coverage.Percent(f.DisadvantagedPupilsCovered, f.DisadvantagedPupils)
+	derive(&f.AreaCoverage)
+}
+
+// derive computes the percentages and the equity index from the counts, with
+// the same functions as an area's.
+func derive(c *mhstv1alpha1.AreaCoverage) {
+	c.PupilsCoveredPercent = coverage.Percent(c.PupilsCovered, c.Pupils)
+	c.SettingsCoveredPercent = coverage.Percent(c.SettingsCovered, c.Settings)
+	c.DisadvantagedPupilsCoveredPercent = coverage.Percent(c.DisadvantagedPupilsCovered, c.DisadvantagedPupils)
+	c.EquityIndexPermille = coverage.EquityIndexPermille(c.DisadvantagedPupilsCovered, c.Pupils, c.DisadvantagedPupils, c.PupilsCovered)
 }
 
 func areaRow(area *mhstv1alpha1.LocalArea) AreaRow {
@@ -161,7 +195,47 @@ func areaRow(area *mhstv1alpha1.LocalArea) AreaRow {
 		row.AreaCoverage = *c
 		row.TargetMet = coverage.TargetMet(c.PupilsCovered, c.Pupils, row.CoverageTarget)
 	}
-	row.PupilsCoveredPercent = coverage.Percent(row.PupilsCovered, row.Pupils)
-	row.DisadvantagedPupilsCoveredPercent = coverage.Percent(row.DisadvantagedPupilsCovered, row.DisadvantagedPupils)
+	row.Plan = area.Status.Plan.DeepCopy()
+	derive(&row.AreaCoverage)
 	return row
+}
+
+// SettingsInMoreThanOneArea lists each URN that the SchoolCoverages of more
+// than one area list, with those areas. A SchoolCoverage belongs to the area
+// whose status.namespace holds it.
+func SettingsInMoreThanOneArea(areas []mhstv1alpha1.LocalArea, coverages []mhstv1alpha1.SchoolCoverage) []SharedSetting {
+	areaOf := make(map[string]string, len(areas))
+	for _, a := range areas {
+		if a.Status.Namespace != "" {
+			areaOf[a.Status.Namespace] = a.Name
+		}
+	}
+	type listing struct{ area, name string }
+	byURN := map[string][]listing{}
+	for _, c := range coverages {
+		area, ok := areaOf[c.Namespace]
+		if !ok {
+			continue
+		}
+		for _, s := range c.Spec.Settings {
+			byURN[s.URN] = append(byURN[s.URN], listing{area: area, name: s.Name})
+		}
+	}
+	shared := []SharedSetting{}
+	for urn, listings := range byURN {
+		slices.SortFunc(listings, func(a, b listing) int {
+			return cmp.Or(strings.Compare(a.area, b.area), strings.Compare(a.name, b.name))
+		})
+		var names []string
+		for _, l := range listings {
+			if len(names) == 0 || names[len(names)-1] != l.area {
+				names = append(names, l.area)
+			}
+		}
+		if len(names) > 1 {
+			shared = append(shared, SharedSetting{URN: urn, Name: listings[0].name, Areas: names})
+		}
+	}
+	slices.SortFunc(shared, func(a, b SharedSetting) int { return strings.Compare(a.URN, b.URN) })
+	return shared
 }

@@ -39,7 +39,7 @@ func nationalFixture() []mhstv1alpha1.LocalArea {
 }
 
 func TestNational(t *testing.T) {
-	got := National(nationalFixture(), 35)
+	got := National(nationalFixture(), nil, 35)
 
 	wantTotals := Figures{
 		Areas: 4, AreasReporting: 3, Teams: 7, TeamsReady: 3,
@@ -47,22 +47,26 @@ func TestNational(t *testing.T) {
 			Settings: 103, SettingsCovered: 53, Pupils: 30001, PupilsCovered: 11001,
 			DisadvantagedPupils: 8000, DisadvantagedPupilsCovered: 3000,
 			PupilsCoveredPercent: "36.7", TargetMet: true,
+			SettingsCoveredPercent: "51.5", DisadvantagedPupilsCoveredPercent: "37.5",
+			// 1000 × 3000 × 30001 ÷ (8000 × 11001) = 1022.7
+			EquityIndexPermille: ptr(1023),
 		},
-		DisadvantagedPupilsCoveredPercent: "37.5",
 	}
-	if got.Target != 35 || got.Totals != wantTotals {
+	if got.Target != 35 || !reflect.DeepEqual(got.Totals, wantTotals) {
 		t.Errorf("totals = %+v (target %d), want %+v", got.Totals, got.Target, wantTotals)
 	}
 
 	wantWaves := []WaveRow{
 		{Wave: 0, Figures: Figures{Areas: 2, AreasReporting: 2, Teams: 3, TeamsReady: 2,
 			AreaCoverage: mhstv1alpha1.AreaCoverage{Settings: 43, SettingsCovered: 33, Pupils: 10001, PupilsCovered: 6001,
-				DisadvantagedPupils: 3000, DisadvantagedPupilsCovered: 2000, PupilsCoveredPercent: "60.0", TargetMet: true},
-			DisadvantagedPupilsCoveredPercent: "66.7"}},
+				DisadvantagedPupils: 3000, DisadvantagedPupilsCovered: 2000, PupilsCoveredPercent: "60.0", TargetMet: true,
+				// 33/43; 1000 × 2000 × 10001 ÷ (3000 × 6001) = 1111.0
+				SettingsCoveredPercent: "76.7", DisadvantagedPupilsCoveredPercent: "66.7", EquityIndexPermille: ptr(1111)}}},
 		{Wave: 2, Figures: Figures{Areas: 2, AreasReporting: 1, Teams: 4, TeamsReady: 1,
 			AreaCoverage: mhstv1alpha1.AreaCoverage{Settings: 60, SettingsCovered: 20, Pupils: 20000, PupilsCovered: 5000,
-				DisadvantagedPupils: 5000, DisadvantagedPupilsCovered: 1000, PupilsCoveredPercent: "25.0", TargetMet: false},
-			DisadvantagedPupilsCoveredPercent: "20.0"}},
+				DisadvantagedPupils: 5000, DisadvantagedPupilsCovered: 1000, PupilsCoveredPercent: "25.0", TargetMet: false,
+				// 1000 × 1000 × 20000 ÷ (5000 × 5000) = 800
+				SettingsCoveredPercent: "33.3", DisadvantagedPupilsCoveredPercent: "20.0", EquityIndexPermille: ptr(800)}}},
 	}
 	if !reflect.DeepEqual(got.ByWave, wantWaves) {
 		t.Errorf("byWave:\n got %+v\nwant %+v", got.ByWave, wantWaves)
@@ -112,7 +116,7 @@ func TestNationalTargetBoundary(t *testing.T) {
 		{100, false},
 	}
 	for _, tt := range tests {
-		got := National(areas, tt.target)
+		got := National(areas, nil, tt.target)
 		if got.Totals.TargetMet != tt.want || got.Totals.PupilsCoveredPercent != "50.0" {
 			t.Errorf("target %d: met = %v (%s), want %v", tt.target, got.Totals.TargetMet, got.Totals.PupilsCoveredPercent, tt.want)
 		}
@@ -120,7 +124,7 @@ func TestNationalTargetBoundary(t *testing.T) {
 }
 
 func TestNationalReportJSON(t *testing.T) {
-	out, err := NationalReport(nil, 50)
+	out, err := NationalReport(nil, nil, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,21 +149,79 @@ func TestNationalReportJSON(t *testing.T) {
 
 func TestNationalReportIsDeterministic(t *testing.T) {
 	areas := nationalFixture()
-	first, err := NationalReport(areas, 50)
+	first, err := NationalReport(areas, nil, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := NationalReport(areas, 50)
+	again, err := NationalReport(areas, nil, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Reverse(areas)
 	areas[0], areas[2] = areas[2], areas[0]
-	shuffled, err := NationalReport(areas, 50)
+	shuffled, err := NationalReport(areas, nil, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(first, again) || !bytes.Equal(first, shuffled) {
 		t.Errorf("national report bytes depend on the call or on the order of areas:\n%s\n---\n%s", first, shuffled)
+	}
+}
+
+func ptr(v int32) *int32 { return &v }
+
+func TestNationalPlanAndTraining(t *testing.T) {
+	areas := nationalFixture()
+	areas[0].Status.Coverage.PupilsCoveredByTeamsInTraining = 1200
+	areas[1].Status.Coverage.PupilsCoveredByTeamsInTraining = 300
+	areas[0].Status.Plan = &mhstv1alpha1.AreaPlan{Target: mhstv1alpha1.PlanTarget{Percent: 100}, PupilsShort: 4000, AdditionalTeamsNeeded: 1}
+	areas[1].Status.Plan = &mhstv1alpha1.AreaPlan{Target: mhstv1alpha1.PlanTarget{By: "2026-03-31", Percent: 100}, PupilsShort: 15000, SpareCapacityPupils: 20000}
+	areas[3].Status.Plan = &mhstv1alpha1.AreaPlan{AdditionalTeamsNeeded: 2}
+	got := National(areas, nil, 100)
+	// Teams are commissioned per area: leeds' spare capacity does not make
+	// up hull's shortfall, so the teams needed add up: 1 + 0 + 2.
+	if got.Totals.AdditionalTeamsNeeded != 3 || got.Totals.PupilsCoveredByTeamsInTraining != 1500 {
+		t.Errorf("totals = %+v, want 3 more teams and 1500 pupils covered by teams in training", got.Totals)
+	}
+	if w := got.ByWave[0]; w.AdditionalTeamsNeeded != 1 || w.PupilsCoveredByTeamsInTraining != 1200 {
+		t.Errorf("wave 0 = %+v", w)
+	}
+	if hull := got.Areas[1]; hull.Plan == nil || hull.Plan.PupilsShort != 4000 {
+		t.Errorf("hull row plan = %+v", hull.Plan)
+	}
+	if camden := got.Areas[0]; camden.Plan != nil {
+		t.Errorf("camden has no plan, row says %+v", camden.Plan)
+	}
+}
+
+func TestSettingsInMoreThanOneArea(t *testing.T) {
+	areas := nationalFixture()
+	areas[0].Status.Namespace = "mhst-hull"
+	areas[1].Status.Namespace = "mhst-leeds"
+	areas[2].Status.Namespace = "mhst-camden"
+	list := func(ns, name string, urns ...string) mhstv1alpha1.SchoolCoverage {
+		c := mhstv1alpha1.SchoolCoverage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		for _, u := range urns {
+			c.Spec.Settings = append(c.Spec.Settings, mhstv1alpha1.Setting{URN: u, Name: "School " + u})
+		}
+		return c
+	}
+	coverages := []mhstv1alpha1.SchoolCoverage{
+		list("mhst-leeds", "a", "100001", "100002", "100003"),
+		list("mhst-leeds", "b", "100002"), // twice in one area: not listed
+		list("mhst-hull", "c", "100003", "100001"),
+		list("mhst-camden", "d", "100001"),
+		list("elsewhere", "e", "100002"), // no area holds the namespace
+	}
+	got := National(areas, coverages, 100).SettingsInMoreThanOneArea
+	want := []SharedSetting{
+		{URN: "100001", Name: "School 100001", Areas: []string{"camden", "hull", "leeds"}},
+		{URN: "100003", Name: "School 100003", Areas: []string{"hull", "leeds"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("settingsInMoreThanOneArea = %+v, want %+v", got, want)
+	}
+	if none := National(areas, nil, 100).SettingsInMoreThanOneArea; none == nil || len(none) != 0 {
+		t.Errorf("with no coverages: %#v, want an empty list", none)
 	}
 }

@@ -151,7 +151,7 @@ func TestSnapshotSize(t *testing.T) {
 	if largestName != "lancashire" {
 		t.Errorf("the largest snapshot is %s's; Lancashire's was expected", largestName)
 	}
-	c, rows := National(report.National(localAreas, 100))
+	c, rows := National(report.National(localAreas, nil, 100))
 	national := len(snapshotObject(t, "national-2026-03-31", mhstv1alpha1.ScopeNational, mhstv1alpha1.CoverageSnapshotStatus{Coverage: &c, Areas: rows}))
 	t.Logf("%d areas: Area snapshots %d bytes in all (%.1f MiB), the National snapshot %d bytes (%.0f KiB)",
 		len(areas), total, float64(total)/(1<<20), national, float64(national)/1024)

@@ -74,14 +74,17 @@ func TestNationalRecord(t *testing.T) {
 		{ObjectMeta: metav1.ObjectMeta{Name: "camden"}, Status: mhstv1alpha1.LocalAreaStatus{Coverage: &mhstv1alpha1.AreaCoverage{
 			Settings: 2, SettingsCovered: 2, Pupils: 700, PupilsCovered: 700, DisadvantagedPupils: 70, DisadvantagedPupilsCovered: 70, PupilsCoveredPercent: "100.0", TargetMet: true}}},
 	}
-	summary := report.National(areas, 50)
+	summary := report.National(areas, nil, 50)
 	got, rows := National(summary)
+	// The percentages and the equity index come from the national sums.
+	equity := int32(1000) // 80 of 100 disadvantaged pupils, 800 of 1000 pupils: in proportion
 	want := mhstv1alpha1.AreaCoverage{Settings: 5, SettingsCovered: 3, Pupils: 1000, PupilsCovered: 800, DisadvantagedPupils: 100,
-		DisadvantagedPupilsCovered: 80, PupilsCoveredPercent: "80.0", TargetMet: true}
-	if got != want {
+		DisadvantagedPupilsCovered: 80, PupilsCoveredPercent: "80.0", TargetMet: true,
+		SettingsCoveredPercent: "60.0", DisadvantagedPupilsCoveredPercent: "80.0", EquityIndexPermille: &equity}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("national figures %+v; want %+v", got, want)
 	}
-	if got != summary.Totals.AreaCoverage {
+	if !reflect.DeepEqual(got, summary.Totals.AreaCoverage) {
 		t.Errorf("national figures differ from the national report's totals")
 	}
 	wantRows := []mhstv1alpha1.SnapshotArea{
@@ -89,8 +92,22 @@ func TestNationalRecord(t *testing.T) {
 		{Name: "camden", Coverage: areas[2].Status.Coverage},
 		{Name: "wigan", Coverage: areas[0].Status.Coverage},
 	}
-	if !reflect.DeepEqual(rows, wantRows) {
-		t.Errorf("areas:\n got %+v\nwant %+v", rows, wantRows)
+	// The rows are the national report's: each area's counts, with the
+	// percentages it derives from them.
+	sameCounts := func(a, b *mhstv1alpha1.AreaCoverage) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		return a.Settings == b.Settings && a.SettingsCovered == b.SettingsCovered && a.Pupils == b.Pupils &&
+			a.PupilsCovered == b.PupilsCovered && a.PupilsCoveredPercent == b.PupilsCoveredPercent && a.TargetMet == b.TargetMet
+	}
+	if len(rows) != len(wantRows) {
+		t.Fatalf("areas:\n got %+v\nwant %+v", rows, wantRows)
+	}
+	for i := range rows {
+		if rows[i].Name != wantRows[i].Name || !sameCounts(rows[i].Coverage, wantRows[i].Coverage) {
+			t.Errorf("area %d: got %+v, want %+v", i, rows[i], wantRows[i])
+		}
 	}
 }
 
@@ -133,7 +150,7 @@ func takenArea() *mhstv1alpha1.CoverageSnapshotStatus {
 	}
 }
 
-const takenAreaCanonical = `{"coverage":{"disadvantagedPupils":20,"disadvantagedPupilsCovered":20,"pupils":300,"pupilsCovered":200,"pupilsCoveredPercent":"66.7","settings":2,"settingsCovered":1,"targetMet":false},` +
+const takenAreaCanonical = `{"coverage":{"disadvantagedPupils":20,"disadvantagedPupilsCovered":20,"disadvantagedPupilsCoveredPercent":"","pupils":300,"pupilsCovered":200,"pupilsCoveredByTeamsInTraining":0,"pupilsCoveredPercent":"66.7","settings":2,"settingsCovered":1,"settingsCoveredPercent":"","targetMet":false},` +
 	`"settings":[{"allocation":"a","covered":true,"decisionRef":"GB\titem 4","disadvantagedPupils":20,"name":"St Mary's \"Star\" <Academy> & Sixth Form","pupils":200,"team":"alpha","urn":"100001"},` +
 	`{"allocation":"gaps","covered":false,"name":"École Française\\Bilingue","pupils":100,"urn":"100002"}]}`
 
@@ -155,7 +172,7 @@ func TestCanonical(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantNational = `{"areas":[{"name":"brent"}],"coverage":{"disadvantagedPupils":0,"disadvantagedPupilsCovered":0,"pupils":0,"pupilsCovered":0,"pupilsCoveredPercent":"0.0","settings":0,"settingsCovered":0,"targetMet":false}}`
+	const wantNational = `{"areas":[{"name":"brent"}],"coverage":{"disadvantagedPupils":0,"disadvantagedPupilsCovered":0,"disadvantagedPupilsCoveredPercent":"","pupils":0,"pupilsCovered":0,"pupilsCoveredByTeamsInTraining":0,"pupilsCoveredPercent":"0.0","settings":0,"settingsCovered":0,"settingsCoveredPercent":"","targetMet":false}}`
 	if string(got) != wantNational {
 		t.Errorf("national canonical form:\n got %s\nwant %s", got, wantNational)
 	}
