@@ -83,10 +83,10 @@ func TestDiffTable(t *testing.T) {
 	}
 	want := []string{
 		"Area rutland, from rutland-2025-03-31 (taken 2025-03-31T00:00:01Z) to rutland-after-withdrawal (taken 2025-04-14T10:30:00Z)",
-		"FIGURE                      BEFORE  AFTER  CHANGE",
-		"settings                    5       5      0",
-		"pupilsCovered               1529    0      -1529",
-		"pupilsCoveredPercent        44.9    0.0    -44.9",
+		"FIGURE                             BEFORE  AFTER  CHANGE",
+		"settings                           5       5      0",
+		"pupilsCovered                      1529    0      -1529",
+		"pupilsCoveredPercent               44.9    0.0    -44.9",
 		"Stopped being covered (the team and decision that covered them): 3",
 		"URN     NAME                        PUPILS  TEAM         DECISION",
 		"120181  Oakham CofE Primary School  253     team-oakham  RGB-2025-03 item 4",
