@@ -76,7 +76,7 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.metrics.set(&area, res)
+	r.metrics.set(&area, res, teams)
 	reportJSON, settingsCSV, err := report.AreaReport(&area, res, teams)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("build report of area %s: %w", area.Name, err)
@@ -95,7 +95,7 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 func (r *CoverageReportReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("coveragereport").
+		Named(controllerCoverageReport).
 		// The report reads the area's spec, and needs it Active in its
 		// namespace; the area's own status figures are not read.
 		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(onLocalAreaUpdate(areaSpecOrPlacementChanged))).

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -61,6 +62,9 @@ type LocalAreaReconciler struct {
 	Recorder events.EventRecorder
 	// Tenancy holds the isolation defaults of every area.
 	Tenancy TenancyDefaults
+	// metrics are the areas' state gauges, set from the status each
+	// reconcile computes.
+	metrics *areaStateMetrics
 }
 
 // NewLocalAreaReconciler builds the reconciler from the manager's clients
@@ -71,6 +75,7 @@ func NewLocalAreaReconciler(mgr ctrl.Manager, tenancy TenancyDefaults) *LocalAre
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("localarea-controller"),
 		Tenancy:   tenancy,
+		metrics:   newAreaStateMetrics(),
 	}
 }
 
@@ -89,8 +94,14 @@ func NewLocalAreaReconciler(mgr ctrl.Manager, tenancy TenancyDefaults) *LocalAre
 func (r *LocalAreaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	area := &mhstv1alpha1.LocalArea{}
 	if err := r.Get(ctx, req.NamespacedName, area); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.metrics.forget(req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// Whichever way the reconcile returns, the gauges show the status it
+	// computed (the one written, or the one a failed write will retry).
+	defer r.metrics.observe(area)
 	if !area.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, area)
 	}
@@ -292,7 +303,7 @@ func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) er
 	byAreaLabel := handler.EnqueueRequestsFromMapFunc(areaOfLabel)
 	byNamespace := areaHoldingNamespace(r.Client)
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("localarea").
+		Named(controllerLocalArea).
 		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.areasNamingNamespace)).
 		Watches(&corev1.ResourceQuota{}, byAreaLabel).

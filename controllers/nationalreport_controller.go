@@ -60,6 +60,9 @@ func (r *NationalReportReconciler) Reconcile(ctx context.Context, _ ctrl.Request
 	if err := applyReport(ctx, r.Client, r.key(), reportLabels(), data, nil); err != nil {
 		return ctrl.Result{}, fmt.Errorf("national report: %w", err)
 	}
+	// Beside the areas' own targets, so that a dashboard can draw the line
+	// the national report measures against.
+	nationalCoverageTarget.Set(float64(r.Target) / 100)
 	return ctrl.Result{}, nil
 }
 
@@ -72,7 +75,7 @@ func (r *NationalReportReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return []reconcile.Request{{NamespacedName: r.key()}}
 	})
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("nationalreport").
+		Named(controllerNationalReport).
 		Watches(&mhstv1alpha1.LocalArea{}, toReport, builder.WithPredicates(onLocalAreaUpdate(areaFiguresChanged))).
 		// A report edited or deleted by hand is put back.
 		Watches(&corev1.ConfigMap{}, toReport, builder.WithPredicates(predicate.NewPredicateFuncs(r.isReport))).

@@ -3,8 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -50,6 +52,19 @@ type SchoolCoverageReconciler struct {
 	client.Client
 	// Recorder emits the Events that record agreements given and withdrawn.
 	Recorder events.EventRecorder
+	// metrics are the allocations' agreement gauges, set from the status
+	// each reconcile records.
+	metrics *allocationMetrics
+}
+
+// NewSchoolCoverageReconciler builds the reconciler from the manager's
+// client and event recorder.
+func NewSchoolCoverageReconciler(mgr ctrl.Manager) *SchoolCoverageReconciler {
+	return &SchoolCoverageReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("schoolcoverage-controller"),
+		metrics:  newAllocationMetrics(),
+	}
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=schoolcoverages,verbs=get;list;watch
@@ -61,7 +76,11 @@ type SchoolCoverageReconciler struct {
 func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var cov mhstv1alpha1.SchoolCoverage
 	if err := r.Get(ctx, req.NamespacedName, &cov); err != nil {
-		// Gone: its siblings were enqueued by the same delete event.
+		// Gone: its siblings were enqueued by the same delete event, and
+		// only its gauges are left to remove.
+		if apierrors.IsNotFound(err) {
+			r.metrics.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	area, err := areaOfNamespace(ctx, r, cov.Namespace)
@@ -86,6 +105,11 @@ func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if err := patchStatus(ctx, r.Client, &cov, before); err != nil {
 		return ctrl.Result{}, fmt.Errorf("record coverage %s: %w", req.NamespacedName, err)
+	}
+	if area == nil {
+		r.metrics.forget(req.NamespacedName)
+	} else {
+		r.metrics.observe(&cov, area.Name)
 	}
 	// After the status is stored, so that a failed write records the
 	// change again on the retry rather than twice.
@@ -251,7 +275,7 @@ func counted(n int64, noun string) string {
 func (r *SchoolCoverageReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("schoolcoverage").
+		Named(controllerSchoolCoverage).
 		// One handler for the changed object and its siblings (rather than
 		// For plus a mapping), so that a change enqueues each of them once.
 		// Status updates are filtered out: they change no one's claims.
@@ -269,9 +293,15 @@ func (r *SchoolCoverageReconciler) SetupWithManager(mgr ctrl.Manager, workers in
 // coveragesBesides maps a SchoolCoverage to every SchoolCoverage of its
 // namespace, itself included: winners and conflicts depend on the whole
 // area. On delete, the deleted one is gone from the cache and only its
-// siblings are listed.
+// siblings are listed; it is added, so that its reconcile finds it gone and
+// removes its gauges.
 func (r *SchoolCoverageReconciler) coveragesBesides(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.coveragesIn(ctx, obj.GetNamespace())
+	reqs := r.coveragesIn(ctx, obj.GetNamespace())
+	self := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}}
+	if !slices.Contains(reqs, self) {
+		reqs = append(reqs, self)
+	}
+	return reqs
 }
 
 // coveragesOfTeam maps a SupportTeam to the SchoolCoverages naming it.

@@ -24,6 +24,25 @@ const (
 	CoverageReportFieldManager = "mhst-coverage-report"
 )
 
+// The names the controllers run under. controller-runtime labels its
+// metrics with them (controller_runtime_* by controller, workqueue_* by
+// name), and the shipped alerts and dashboard select the operator's series
+// by ControllerNames; the integration suite checks that list against the
+// controllers that really run.
+const (
+	controllerLocalArea      = "localarea"
+	controllerSupportTeam    = "supportteam"
+	controllerSchoolCoverage = "schoolcoverage"
+	controllerCoverageReport = "coveragereport"
+	controllerNationalReport = "nationalreport"
+)
+
+// ControllerNames are the names of every controller the operator runs.
+var ControllerNames = []string{
+	controllerLocalArea, controllerSupportTeam, controllerSchoolCoverage,
+	controllerCoverageReport, controllerNationalReport,
+}
+
 // Config is what the operator is told when it starts.
 type Config struct {
 	// OperatorNamespace is where the operator runs and where it writes the
@@ -67,7 +86,7 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := NewSupportTeamReconciler(mgr, cfg.AllowedPriorityClasses).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("set up SupportTeam controller: %w", err)
 	}
-	if err := (&SchoolCoverageReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("schoolcoverage-controller")}).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
+	if err := NewSchoolCoverageReconciler(mgr).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
 	if err := NewCoverageReportReconciler(mgr.GetClient()).SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {

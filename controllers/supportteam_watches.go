@@ -49,7 +49,7 @@ func NewSupportTeamReconciler(mgr ctrl.Manager, allowedPriorityClasses []string)
 //     allowIngressFrom), not when only their coverage figures do.
 func (r *SupportTeamReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("supportteam").
+		Named(controllerSupportTeam).
 		For(&mhstv1alpha1.SupportTeam{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
