@@ -17,11 +17,29 @@ import (
 	"unicode"
 )
 
-// Selector is one vector selector: a metric and the labels it matches on.
+// Selector is one vector selector: a metric and its label matchers.
 type Selector struct {
-	Metric string
-	// Labels are the label names of its matchers, in order.
-	Labels []string
+	Metric   string
+	Matchers []Matcher
+}
+
+// Matcher is one label matcher, such as controller=~"a|b".
+type Matcher struct {
+	Label string
+	// Op is =, !=, =~ or !~.
+	Op string
+	// Value is the quoted value as written, without its quotes and with
+	// its escapes left as they are.
+	Value string
+}
+
+// Labels are the label names the selector matches on, in order.
+func (s Selector) Labels() []string {
+	var labels []string
+	for _, m := range s.Matchers {
+		labels = append(labels, m.Label)
+	}
+	return labels
 }
 
 // Refs is what one expression refers to.
@@ -129,11 +147,11 @@ func (l *lexer) word(name string, refs *Refs, grouping map[string]bool) error {
 	}
 	sel := Selector{Metric: name}
 	if l.peek() == '{' {
-		labels, err := l.matchers()
+		matchers, err := l.matchers()
 		if err != nil {
 			return err
 		}
-		sel.Labels = labels
+		sel.Matchers = matchers
 	}
 	refs.Selectors = append(refs.Selectors, sel)
 	return nil
@@ -259,11 +277,11 @@ func (l *lexer) labelList() ([]string, error) {
 	}
 }
 
-// matchers reads `{name op "value", ...}` and returns the names.
-func (l *lexer) matchers() ([]string, error) {
+// matchers reads `{name op "value", ...}`.
+func (l *lexer) matchers() ([]Matcher, error) {
 	start := l.pos
 	l.pos++ // {
-	var labels []string
+	var matchers []Matcher
 	for {
 		l.skipSpace()
 		switch c := l.peek(); {
@@ -271,22 +289,27 @@ func (l *lexer) matchers() ([]string, error) {
 			return nil, fmt.Errorf("unclosed matchers at offset %d", start)
 		case c == '}':
 			l.pos++
-			return labels, nil
+			return matchers, nil
 		case c == ',':
 			l.pos++
 		case isNameStart(c):
-			labels = append(labels, l.name())
+			m := Matcher{Label: l.name()}
 			l.skipSpace()
-			for strings.IndexByte("=!~", l.peek()) >= 0 && !l.done() {
+			opStart := l.pos
+			for !l.done() && strings.IndexByte("=!~", l.peek()) >= 0 {
 				l.pos++
 			}
+			m.Op = l.src[opStart:l.pos]
 			l.skipSpace()
 			if q := l.peek(); q != '"' && q != '\'' && q != '`' {
-				return nil, fmt.Errorf("matcher %s has no quoted value at offset %d", labels[len(labels)-1], l.pos)
+				return nil, fmt.Errorf("matcher %s has no quoted value at offset %d", m.Label, l.pos)
 			}
+			valueStart := l.pos
 			if err := l.skipString(); err != nil {
 				return nil, err
 			}
+			m.Value = l.src[valueStart+1 : l.pos-1]
+			matchers = append(matchers, m)
 		default:
 			return nil, fmt.Errorf("unexpected %q in matchers at offset %d", c, l.pos)
 		}

@@ -21,7 +21,10 @@ func TestReferences(t *testing.T) {
 		{
 			name: "matchers with every operator",
 			expr: `mhst_area_condition{condition="Ready", region!="London", wave=~"1|2", area!~"x.*"}`,
-			want: []Selector{{Metric: "mhst_area_condition", Labels: []string{"condition", "region", "wave", "area"}}},
+			want: []Selector{{Metric: "mhst_area_condition", Matchers: []Matcher{
+				{Label: "condition", Op: "=", Value: "Ready"}, {Label: "region", Op: "!=", Value: "London"},
+				{Label: "wave", Op: "=~", Value: "1|2"}, {Label: "area", Op: "!~", Value: "x.*"},
+			}}},
 		},
 		{
 			name:     "aggregation before and after its argument",
@@ -33,7 +36,7 @@ func TestReferences(t *testing.T) {
 			name: "functions, ranges and Grafana variables",
 			expr: `sum by (controller) (rate(controller_runtime_reconcile_errors_total{controller=~"$controller"}[$__rate_interval])) / sum by (controller) (rate(controller_runtime_reconcile_total[${__rate_interval}]))`,
 			want: []Selector{
-				{Metric: "controller_runtime_reconcile_errors_total", Labels: []string{"controller"}},
+				{Metric: "controller_runtime_reconcile_errors_total", Matchers: []Matcher{{Label: "controller", Op: "=~", Value: "$controller"}}},
 				{Metric: "controller_runtime_reconcile_total"},
 			},
 			grouping: []string{"controller"},
@@ -48,7 +51,7 @@ func TestReferences(t *testing.T) {
 			name: "joins and keywords",
 			expr: `(time() - mhst_allocation_agreed_last_transition_timestamp_seconds{team!=""} > 28 * 86400) and on (namespace, allocation) mhst_allocation_agreed == bool 0 unless ignoring (team) group_left (region) x:recorded:ratio`,
 			want: []Selector{
-				{Metric: "mhst_allocation_agreed_last_transition_timestamp_seconds", Labels: []string{"team"}},
+				{Metric: "mhst_allocation_agreed_last_transition_timestamp_seconds", Matchers: []Matcher{{Label: "team", Op: "!=", Value: ""}}},
 				{Metric: "mhst_allocation_agreed"},
 				{Metric: "x:recorded:ratio"},
 			},
@@ -57,12 +60,12 @@ func TestReferences(t *testing.T) {
 		{
 			name: "strings that look like metrics, escapes and comments",
 			expr: "count_values(\"mhst_team_vacancies\", mhst_team_vacancies{team=\"a \\\"b\\\" } c\"}) # mhst_area_pupils in a comment\n or vector(0)",
-			want: []Selector{{Metric: "mhst_team_vacancies", Labels: []string{"team"}}},
+			want: []Selector{{Metric: "mhst_team_vacancies", Matchers: []Matcher{{Label: "team", Op: "=", Value: `a \"b\" } c`}}}},
 		},
 		{
 			name:     "group_left with no list, space before matchers",
 			expr:     `a * on (area) group_left b {wave="1"}`,
-			want:     []Selector{{Metric: "a"}, {Metric: "b", Labels: []string{"wave"}}},
+			want:     []Selector{{Metric: "a"}, {Metric: "b", Matchers: []Matcher{{Label: "wave", Op: "=", Value: "1"}}}},
 			grouping: []string{"area"},
 		},
 		{
@@ -109,12 +112,15 @@ func TestReferencesErrors(t *testing.T) {
 	}
 }
 
-func TestMetrics(t *testing.T) {
-	refs, err := References("a / b + a")
+func TestMetricsAndLabels(t *testing.T) {
+	refs, err := References(`a{x="1", y!="2"} / b + a`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := refs.Metrics(); !reflect.DeepEqual(got, []string{"a", "b"}) {
-		t.Errorf("got %v", got)
+		t.Errorf("metrics: got %v", got)
+	}
+	if got := refs.Selectors[0].Labels(); !reflect.DeepEqual(got, []string{"x", "y"}) {
+		t.Errorf("labels: got %v", got)
 	}
 }
