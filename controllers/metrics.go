@@ -56,7 +56,7 @@ var (
 		Help: "The area's coverage target (spec.coverageTarget, 100 when unset) as a ratio: 0.5 is half of its pupils.",
 	}, areaLabels)
 
-	teamLabels = []string{metricLabelArea, metricLabelNamespace, metricLabelTeam}
+	teamLabels = slices.Concat(areaLabels, []string{metricLabelNamespace, metricLabelTeam})
 
 	teamCapacityUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mhst_team_capacity_used_ratio",
@@ -144,11 +144,9 @@ func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result,
 func (m *coverageMetrics) setTeams(area *mhstv1alpha1.LocalArea, figures map[string]coverage.Team, teams []mhstv1alpha1.SupportTeam) {
 	current := make([]prometheus.Labels, 0, len(teams))
 	for _, t := range teams {
-		labels := prometheus.Labels{
-			metricLabelArea:      area.Name,
-			metricLabelNamespace: area.Status.Namespace,
-			metricLabelTeam:      t.Name,
-		}
+		labels := areaMetricLabels(area)
+		labels[metricLabelNamespace] = area.Status.Namespace
+		labels[metricLabelTeam] = t.Name
 		teamCapacityUsed.With(labels).Set(capacityUsedRatio(figures[t.Name]))
 		teamPractitioners.With(labels).Set(float64(t.Spec.Staffing.EducationMentalHealthPractitioners))
 		teamVacancies.With(labels).Set(float64(t.Spec.Staffing.Vacancies))

@@ -43,7 +43,7 @@ var (
 		Help: "The area's SupportTeams whose Ready condition is True (status.teams.ready).",
 	}, areaLabels)
 
-	allocationLabels = []string{metricLabelArea, metricLabelNamespace, metricLabelAllocation, metricLabelTeam}
+	allocationLabels = slices.Concat(areaLabels, []string{metricLabelNamespace, metricLabelAllocation, metricLabelTeam})
 
 	allocationAgreed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mhst_allocation_agreed",
@@ -147,18 +147,16 @@ func newAllocationMetrics() *allocationMetrics {
 
 // observe records whether the allocation is agreed, and since when, from
 // the Agreed condition the SchoolCoverage controller has just recorded.
-func (m *allocationMetrics) observe(cov *mhstv1alpha1.SchoolCoverage, areaName string) {
+func (m *allocationMetrics) observe(cov *mhstv1alpha1.SchoolCoverage, area *mhstv1alpha1.LocalArea) {
 	key := types.NamespacedName{Namespace: cov.Namespace, Name: cov.Name}
 	team := ""
 	if cov.Spec.TeamRef != nil {
 		team = cov.Spec.TeamRef.Name
 	}
-	labels := prometheus.Labels{
-		metricLabelArea:       areaName,
-		metricLabelNamespace:  cov.Namespace,
-		metricLabelAllocation: cov.Name,
-		metricLabelTeam:       team,
-	}
+	labels := areaMetricLabels(area)
+	labels[metricLabelNamespace] = cov.Namespace
+	labels[metricLabelAllocation] = cov.Name
+	labels[metricLabelTeam] = team
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if old, ok := m.allocations[key]; ok && !maps.Equal(old, labels) {
@@ -190,9 +188,10 @@ func (m *allocationMetrics) forget(key types.NamespacedName) {
 	delete(m.allocations, key)
 }
 
-// areaMetricLabels are the area, wave and region labels every per-area
-// series carries, so that a dashboard or an alert route can group by wave
-// or region without a join.
+// areaMetricLabels are the area, wave and region labels every series of an
+// area, its teams and its allocations carries, so that a dashboard or an
+// alert route (a regional lead's) can group or match by wave or region
+// without a join.
 func areaMetricLabels(area *mhstv1alpha1.LocalArea) prometheus.Labels {
 	return prometheus.Labels{
 		metricLabelArea:   area.Name,

@@ -156,14 +156,14 @@ func TestAllocationMetrics(t *testing.T) {
 	coverageTestTeam(t, ns, "team-east")
 	coverageTestAllocation(t, ns, "proposed", "team-east", false, schools[0:3])
 	coverageTestAllocation(t, ns, "no-team", "", false, schools[3:5])
-	proposed := map[string]string{"area": area.Name, "namespace": ns, "allocation": "proposed", "team": "team-east"}
+	proposed := map[string]string{"area": area.Name, "wave": "1", "region": "North East", "namespace": ns, "allocation": "proposed", "team": "team-east"}
 
 	t.Run("proposed, since the allocation was made", func(t *testing.T) {
 		cov := expectCoverage(t, ns, "proposed", sumOf(schools[0:3]), metav1.ConditionFalse, mhstv1alpha1.ReasonAwaitingAgreement)
 		expectGauge(t, "mhst_allocation_agreed", proposed, 0)
 		expectGauge(t, "mhst_allocation_agreed_last_transition_timestamp_seconds", proposed,
 			float64(condition(cov, mhstv1alpha1.ConditionAgreed).LastTransitionTime.Unix()))
-		expectGauge(t, "mhst_allocation_agreed", map[string]string{"area": area.Name, "namespace": ns, "allocation": "no-team", "team": ""}, 0)
+		expectGauge(t, "mhst_allocation_agreed", map[string]string{"area": area.Name, "wave": "1", "region": "North East", "namespace": ns, "allocation": "no-team", "team": ""}, 0)
 	})
 
 	t.Run("agreed, since the agreement was recorded", func(t *testing.T) {
@@ -179,6 +179,13 @@ func TestAllocationMetrics(t *testing.T) {
 		expectGauge(t, "mhst_allocation_agreed_last_transition_timestamp_seconds", proposed, float64(agreedAt.Unix()))
 		g := NewWithT(t)
 		g.Expect(agreedAt.Unix()).To(BeNumerically(">", cov.CreationTimestamp.Unix()), "the timestamp is the agreement's, not the creation's")
+	})
+
+	t.Run("a new region relabels the allocations", func(t *testing.T) {
+		updateArea(ctx, t, area.Name, func(a *mhstv1alpha1.LocalArea) { a.Spec.Region = "Yorkshire and The Humber" })
+		expectGauge(t, "mhst_allocation_agreed", withLabels(proposed, "region", "Yorkshire and The Humber"), 1)
+		expectNoSeries(t, map[string]string{"area": area.Name, "region": "North East"},
+			"mhst_allocation_agreed", "mhst_allocation_agreed_last_transition_timestamp_seconds")
 	})
 
 	t.Run("the series go with the allocation", func(t *testing.T) {
@@ -197,7 +204,7 @@ func TestTeamAndTargetMetrics(t *testing.T) {
 	t.Cleanup(func() { deleteArea(context.Background(), t, area.Name) })
 	ns := area.Status.Namespace
 	team := coverageTestTeam(t, ns, "team-staffed")
-	labels := map[string]string{"area": area.Name, "namespace": ns, "team": team.Name}
+	labels := map[string]string{"area": area.Name, "wave": "2", "region": "East Midlands", "namespace": ns, "team": team.Name}
 	expectGauge(t, "mhst_team_practitioners", labels, 4)
 	expectGauge(t, "mhst_team_vacancies", labels, 0)
 	expectGauge(t, "mhst_area_coverage_target_ratio", map[string]string{"area": area.Name, "wave": "2", "region": "East Midlands"}, 1)

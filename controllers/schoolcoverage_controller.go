@@ -109,7 +109,7 @@ func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if area == nil {
 		r.metrics.forget(req.NamespacedName)
 	} else {
-		r.metrics.observe(&cov, area.Name)
+		r.metrics.observe(&cov, area)
 	}
 	// After the status is stored, so that a failed write records the
 	// change again on the retry rather than twice.
@@ -281,7 +281,7 @@ func (r *SchoolCoverageReconciler) SetupWithManager(mgr ctrl.Manager, workers in
 		// Status updates are filtered out: they change no one's claims.
 		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.coveragesBesides), specChanged).
 		Watches(&mhstv1alpha1.SupportTeam{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfTeam), specChanged).
-		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfArea), builder.WithPredicates(onLocalAreaUpdate(areaPlacementChanged))).
+		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfArea), builder.WithPredicates(onLocalAreaUpdate(areaPlacementOrGroupChanged))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 	if err != nil {
