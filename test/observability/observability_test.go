@@ -307,9 +307,9 @@ type dashboard struct {
 }
 
 type panel struct {
-	ID         int     `json:"id"`
-	Type       string  `json:"type"`
-	Title      string  `json:"title"`
+	ID         int                       `json:"id"`
+	Type       string                    `json:"type"`
+	Title      string                    `json:"title"`
 	GridPos    *struct{ X, Y, W, H int } `json:"gridPos"`
 	Datasource *struct {
 		UID string `json:"uid"`
