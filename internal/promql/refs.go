@@ -197,7 +197,8 @@ func (l *lexer) name() string {
 	return l.src[start:l.pos]
 }
 
-// skipString skips a quoted string; backslashes escape in "" and ”.
+// skipString skips a quoted string; a backslash escapes the next character
+// except in a backquoted one.
 func (l *lexer) skipString() error {
 	start, quote := l.pos, l.peek()
 	l.pos++
