@@ -8,12 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 )
 
@@ -58,26 +52,13 @@ func runCoverage(args []string, stdout, stderr io.Writer) error {
 
 // listAreas lists the cluster's LocalAreas.
 func listAreas(ctx context.Context, kubeconfig, kubeContext string, stderr io.Writer) ([]mhstv1alpha1.LocalArea, error) {
-	// controller-runtime complains on stderr when its logger is never set.
-	ctrllog.SetLogger(zap.New(zap.WriteTo(stderr)))
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	c, err := mhstClient(kubeconfig, kubeContext, stderr)
 	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
-	}
-	scheme := runtime.NewScheme()
-	if err := mhstv1alpha1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("register the mhst.io API: %w", err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, fmt.Errorf("create client for %s: %w", cfg.Host, err)
+		return nil, err
 	}
 	var list mhstv1alpha1.LocalAreaList
 	if err := c.List(ctx, &list); err != nil {
-		return nil, fmt.Errorf("list LocalAreas on %s: %w", cfg.Host, err)
+		return nil, fmt.Errorf("list LocalAreas: %w", err)
 	}
 	return list.Items, nil
 }

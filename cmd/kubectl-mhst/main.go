@@ -1,7 +1,8 @@
 // Command kubectl-mhst is a kubectl plugin for the Mental Health Support Team
 // rollout: `kubectl mhst import` turns the DfE register of schools into the
 // manifests that onboard a local area, `kubectl mhst coverage` prints the
-// national coverage from the cluster's LocalAreas, and `kubectl mhst agree`
+// national coverage from the cluster's LocalAreas, `kubectl mhst report`
+// writes it as an HTML page for a board or an audit, and `kubectl mhst agree`
 // and `kubectl mhst withdraw` record a governance board's decisions.
 package main
 
@@ -28,6 +29,8 @@ Commands:
             pupil. Writes YAML to stdout, or one file per area with --out.
   coverage  Print the national coverage from the cluster's LocalAreas: England,
             by wave and by region (and by area with --areas).
+  report    Write the coverage report as one HTML page for a board meeting or
+            an audit: England, or one area with --area.
   agree     Record the governance board's agreement on an allocation, as a
             member of the board.
   withdraw  Withdraw the board's agreement on an allocation.
@@ -70,6 +73,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return runImport(args[1:], stdout, stderr)
 	case "coverage":
 		return runCoverage(args[1:], stdout, stderr)
+	case "report":
+		return runReport(args[1:], stdout, stderr)
 	case "agree":
 		return runAgree(args[1:], stdout, stderr)
 	case "withdraw":

@@ -22,7 +22,7 @@ const (
 	chartRowSingle  = 28 // a row with one bar
 	// chartLabelChars is the most characters of a row's label the chart
 	// shows; the table beside it has the full label.
-	chartLabelChars = 30
+	chartLabelChars = 27
 )
 
 // Colours meet WCAG 2.1's 3:1 for graphics on white (and 4.5:1 for text
