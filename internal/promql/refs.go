@@ -219,14 +219,13 @@ func (l *lexer) skipString() error {
 func (l *lexer) skipPast(close byte) error {
 	start := l.pos
 	for !l.done() {
-		c := l.peek()
-		switch {
-		case c == '"' || c == '\'' || c == '`':
+		switch l.peek() {
+		case '"', '\'', '`':
 			if err := l.skipString(); err != nil {
 				return err
 			}
 			continue
-		case c == close:
+		case close:
 			l.pos++
 			return nil
 		}
