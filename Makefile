@@ -80,10 +80,36 @@ verify: generate manifests golangci-lint ## Fail when generated files are stale,
 	go vet -tags e2e ./test/...
 	$(GOLANGCI_LINT) run ./...
 
+# The programs the tests run besides Go and ./bin: promtool (the alerts'
+# unit tests, the dashboard's queries), Chromium (the HTML report), Lua 5.1
+# and jq (the Argo CD health checks). hack/test-tools.sh installs what is
+# missing from Debian's packages, and fails, saying what to install, where it
+# cannot: no test that needs one is ever skipped.
+TEST_TOOLS = PROMTOOL="$$(hack/test-tools.sh --print promtool)" CHROMIUM="$$(hack/test-tools.sh --print chromium)"
+
+# Where the tests leave what a person may want to look at.
+ARTIFACTS = bin/test-artifacts
+
 .PHONY: test
-test: manifests generate envtest helm ## Run unit tests, integration tests against a real API server, and the chart's tests.
-	HELM=$(HELM) KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
-	@$(MAKE) --no-print-directory test-argocd-health
+test: manifests generate envtest helm test-tools ## Run unit tests, integration tests against a real API server, the chart's, the alerts', the dashboard's and the HTML report's tests, and the Argo CD health checks.
+	HELM=$(HELM) KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(TEST_TOOLS) go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
+	@# The controller tests have just captured the objects the Argo CD checks read.
+	@$(MAKE) --no-print-directory test-argocd-health ARGOCD_FIXTURES=$(ARTIFACTS)/argocd
+	@echo "HTML report in headless Chromium: screenshots $(ARTIFACTS)/report/england.png and $(ARTIFACTS)/report/york.png (the pages and their prints beside them)"
+
+.PHONY: test-tools
+test-tools: ## Install what the tests run besides Go (promtool, chromium, lua5.1, jq) from Debian's packages where missing.
+	@hack/test-tools.sh promtool chromium lua jq
+
+.PHONY: test-observability
+test-observability: ## Test the alerts (promtool's rule unit tests) and the Grafana dashboard against the exported metrics.
+	@hack/test-tools.sh promtool
+	PROMTOOL="$$(hack/test-tools.sh --print promtool)" go test -count=1 ./test/observability/...
+
+.PHONY: test-report
+test-report: envtest ## Test the HTML report (kubectl mhst report) in headless Chromium against a real API server; screenshots in bin/test-artifacts/report.
+	@hack/test-tools.sh chromium
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" CHROMIUM="$$(hack/test-tools.sh --print chromium)" go test -count=1 -run 'TestReport|TestSnapshots' -v ./cmd/kubectl-mhst/
 
 .PHONY: test-race
 test-race: manifests generate envtest ## Run the controller integration suite with the race detector.
@@ -188,10 +214,14 @@ test-chart: manifests envtest helm ## Lint the Helm chart, install its renders a
 	HELM=$(HELM) KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test $(GO_TEST_FLAGS) ./test/chart/... ./test/admission/...
 	@$(MAKE) --no-print-directory test-argocd-health
 
+# The objects the Argo CD health checks are run on: the copies in docs/ by
+# default; `make test` passes the ones its controller tests just captured.
+ARGOCD_FIXTURES ?= docs/argocd/testdata
+
 .PHONY: test-argocd-health
-test-argocd-health: ## Run the Argo CD health checks (Lua) against status shapes captured from the API server.
-	@if command -v lua5.1 >/dev/null || command -v lua5.4 >/dev/null || command -v lua >/dev/null; then hack/test-argocd-health.sh; \
-	else echo "test-argocd-health: no lua interpreter; the Argo CD health checks were not tested (apt-get install lua5.1 jq)"; fi
+test-argocd-health: ## Run the Argo CD health checks (Lua 5.1) against status shapes captured from the API server.
+	@hack/test-tools.sh lua jq
+	hack/test-argocd-health.sh $(ARGOCD_FIXTURES)
 
 ##@ Scale and reliability
 

@@ -92,7 +92,7 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	now := nowOf(r.Clock)
 	p := plan.ForArea(&area, res, teams, now)
-	r.metrics.set(&area, res, p)
+	r.metrics.set(&area, res, p, teams)
 	files, err := report.AreaReport(&area, res, teams, p)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("build report of area %s: %w", area.Name, err)
@@ -113,7 +113,7 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 func (r *CoverageReportReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("coveragereport").
+		Named(controllerCoverageReport).
 		// The report reads the area's spec, and needs it Active in its
 		// namespace; the area's own status figures are not read.
 		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(onLocalAreaUpdate(areaSpecOrPlacementChanged))).

@@ -159,7 +159,7 @@ func TestCoverageReportScenario(t *testing.T) {
 		}
 		north := sumOf(s.a[0:8])
 		wantRatio := max(float64(north.settings)/20, float64(north.pupils)/8500)
-		teamLabels := map[string]string{"area": s.hartlepool.Name, "namespace": nsA, "team": "team-north"}
+		teamLabels := map[string]string{"area": s.hartlepool.Name, "wave": "1", "region": "North East", "namespace": nsA, "team": "team-north"}
 		NewWithT(t).Eventually(func(g Gomega) {
 			for name, value := range want {
 				got, ok := gauge(t, name, labels)
@@ -239,7 +239,7 @@ func TestCoverageReportScenario(t *testing.T) {
 		g.Expect(k8sClient.Delete(ctx, s.rutland)).To(Succeed())
 		g.Eventually(func() bool {
 			_, area := gauge(t, "mhst_area_pupils", labels)
-			_, team := gauge(t, "mhst_team_capacity_used_ratio", map[string]string{"area": s.rutland.Name, "namespace": nsB, "team": "team-rutland"})
+			_, team := gauge(t, "mhst_team_capacity_used_ratio", map[string]string{"area": s.rutland.Name, "wave": "2", "region": "East Midlands", "namespace": nsB, "team": "team-rutland"})
 			return area || team
 		}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(BeFalse(), "series of a deleted area")
 	})

@@ -185,7 +185,7 @@ func phaseOrNone(phase mhstv1alpha1.AreaPhase) string {
 // metadata only (see the type's comment).
 func (r *CoverageSnapshotReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("coveragesnapshot").
+		Named(controllerSnapshot).
 		For(&mhstv1alpha1.CoverageSnapshot{}, builder.OnlyMetadata).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)

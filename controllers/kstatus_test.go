@@ -27,11 +27,17 @@ import (
 // the same library they use: InProgress while the operator works, Current
 // once the object has settled, Failed when only a person can move it on.
 //
-// With MHST_UPDATE_ARGOCD_FIXTURES=1 they also write the objects they read
-// to docs/argocd/testdata, where hack/test-argocd-health.sh runs the Argo CD
-// health checks on them: the checks are tested on real status shapes.
+// They also write the objects they read to bin/test-artifacts/argocd, and
+// `make test` then runs the Argo CD health checks (hack/test-argocd-health.sh)
+// on these fresh captures: the checks are tested on the status shapes of
+// this very build. With MHST_UPDATE_ARGOCD_FIXTURES=1 the captures also
+// replace the copies in docs/argocd/testdata, which document the shapes and
+// which `make test-chart` checks.
 
-const argocdFixtureDir = "../docs/argocd/testdata"
+const (
+	argocdCaptureDir = "../bin/test-artifacts/argocd"
+	argocdFixtureDir = "../docs/argocd/testdata"
+)
 
 func TestKstatusLocalArea(t *testing.T) {
 	area := kstatusArea("kstatus-area")
@@ -197,21 +203,28 @@ func kstatusUnstructured(t *testing.T, obj client.Object) *unstructured.Unstruct
 	return u
 }
 
-// saveArgoCDFixture writes u, without its managedFields, as a fixture of
-// the Argo CD health checks, when MHST_UPDATE_ARGOCD_FIXTURES is set.
+// saveArgoCDFixture writes u, without its managedFields, as a capture for
+// the Argo CD health checks, and as their documented fixture when
+// MHST_UPDATE_ARGOCD_FIXTURES is set.
 func saveArgoCDFixture(t *testing.T, name string, u *unstructured.Unstructured) {
 	t.Helper()
-	if os.Getenv("MHST_UPDATE_ARGOCD_FIXTURES") == "" {
-		return
-	}
 	u = u.DeepCopy()
 	u.SetManagedFields(nil)
 	data, err := json.MarshalIndent(u.Object, "", "  ")
 	if err != nil {
 		t.Fatalf("encode fixture %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(argocdFixtureDir, name+".json"), append(data, '\n'), 0o644); err != nil {
-		t.Fatalf("write fixture %s: %v", name, err)
+	dirs := []string{argocdCaptureDir}
+	if os.Getenv("MHST_UPDATE_ARGOCD_FIXTURES") != "" {
+		dirs = append(dirs, argocdFixtureDir)
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatalf("fixture directory: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".json"), append(data, '\n'), 0o644); err != nil {
+			t.Fatalf("write fixture %s: %v", name, err)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -63,6 +64,9 @@ type LocalAreaReconciler struct {
 	Coverage *areaCoverage
 	// Clock gives the date the plan is measured at; nil is the real clock.
 	Clock clock.PassiveClock
+	// metrics are the areas' state gauges, set from the status each
+	// reconcile computes.
+	metrics *areaStateMetrics
 }
 
 // NewLocalAreaReconciler builds the reconciler from the manager's clients
@@ -74,6 +78,7 @@ func NewLocalAreaReconciler(mgr ctrl.Manager, tenancy TenancyDefaults, shared *a
 		Recorder:  mgr.GetEventRecorder("localarea-controller"),
 		Tenancy:   tenancy,
 		Coverage:  shared,
+		metrics:   newAreaStateMetrics(),
 	}
 }
 
@@ -92,8 +97,14 @@ func NewLocalAreaReconciler(mgr ctrl.Manager, tenancy TenancyDefaults, shared *a
 func (r *LocalAreaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	area := &mhstv1alpha1.LocalArea{}
 	if err := r.Get(ctx, req.NamespacedName, area); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.metrics.forget(req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// Whichever way the reconcile returns, the gauges show the status it
+	// computed (the one written, or the one a failed write will retry).
+	defer r.metrics.observe(area)
 	if !area.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, area)
 	}
@@ -303,7 +314,7 @@ func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) er
 	byAreaLabel := handler.EnqueueRequestsFromMapFunc(areaOfLabel)
 	byNamespace := areaHoldingNamespace(r.Client)
 	b := ctrl.NewControllerManagedBy(mgr).
-		Named("localarea").
+		Named(controllerLocalArea).
 		For(&mhstv1alpha1.LocalArea{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	for _, k := range kinds.MadeFor(kinds.Area) {
 		switch k.GVK.Kind {

@@ -238,7 +238,7 @@ func TestLocalAreaScheduledUntilActivateAt(t *testing.T) {
 	area.Spec.ActivateAt = &metav1.Time{Time: time.Now().Add(time.Minute)}
 	createArea(ctx, t, area)
 
-	r := &LocalAreaReconciler{Client: k8sClient, APIReader: k8sClient, Recorder: events.NewFakeRecorder(100), Tenancy: DefaultTenancy(), Coverage: newAreaCoverage(k8sClient)}
+	r := &LocalAreaReconciler{Client: k8sClient, APIReader: k8sClient, Recorder: events.NewFakeRecorder(100), Tenancy: DefaultTenancy(), Coverage: newAreaCoverage(k8sClient), metrics: newAreaStateMetrics()}
 	res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "scheduled"}})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res.RequeueAfter).To(BeNumerically("~", time.Minute, 5*time.Second))

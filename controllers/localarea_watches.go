@@ -125,6 +125,13 @@ func areaPlacementChanged(older, newer *mhstv1alpha1.LocalArea) bool {
 		older.EffectiveNamespace() != newer.EffectiveNamespace()
 }
 
+// areaPlacementOrGroupChanged: the placement changed, or the wave or region
+// the area's allocations are labelled with in their metrics.
+func areaPlacementOrGroupChanged(older, newer *mhstv1alpha1.LocalArea) bool {
+	return areaPlacementChanged(older, newer) ||
+		older.Spec.Wave != newer.Spec.Wave || older.Spec.Region != newer.Spec.Region
+}
+
 // areaSpecOrPlacementChanged: the spec (wave, allowIngressFrom, target, ...)
 // or the placement changed.
 func areaSpecOrPlacementChanged(older, newer *mhstv1alpha1.LocalArea) bool {

@@ -3,7 +3,6 @@ package controllers
 import (
 	"maps"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,10 +79,30 @@ var (
 		Help: "Covered pupils whose team is still in training (before its operationalFrom).",
 	}, areaLabels)
 
+	areaCoverageTarget = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_area_coverage_target_ratio",
+		Help: "The area's coverage target (spec.coverageTarget, 100 when unset) as a ratio: 0.5 is half of its pupils.",
+	}, areaLabels)
+
+	teamLabels = slices.Concat(areaLabels, []string{metricLabelNamespace, metricLabelTeam})
+
 	teamCapacityUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mhst_team_capacity_used_ratio",
 		Help: "Share of a team's capacity its agreed allocations use: the larger of settings/maxSettings and pupils/maxPupils (1 is full, above 1 over capacity).",
-	}, []string{metricLabelArea, metricLabelNamespace, metricLabelTeam})
+	}, teamLabels)
+	teamPractitioners = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_team_practitioners",
+		Help: "Education mental health practitioners in post in the team (spec.staffing.educationMentalHealthPractitioners).",
+	}, teamLabels)
+	teamVacancies = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mhst_team_vacancies",
+		Help: "Posts in the team that are vacant (spec.staffing.vacancies).",
+	}, teamLabels)
+
+	nationalCoverageTarget = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "mhst_national_coverage_target_ratio",
+		Help: "The national coverage target the national report measures against, as a ratio (1 is every pupil).",
+	})
 )
 
 func init() {
@@ -93,7 +112,9 @@ func init() {
 		areaDisadvantaged, areaDisadvantagedCovered,
 		areaEquityIndex, areaPupilsShort, areaSpareCapacity, areaAdditionalTeams, areaOnTrack,
 		areaPupilsCoveredInTraining,
-		teamCapacityUsed,
+		areaCoverageTarget,
+		teamCapacityUsed, teamPractitioners, teamVacancies,
+		nationalCoverageTarget,
 	)
 }
 
@@ -105,7 +126,11 @@ var areaGauges = []*prometheus.GaugeVec{
 	areaDisadvantaged, areaDisadvantagedCovered,
 	areaEquityIndex, areaPupilsShort, areaSpareCapacity, areaAdditionalTeams, areaOnTrack,
 	areaPupilsCoveredInTraining,
+	areaCoverageTarget,
 }
+
+// teamGauges are the per-team gauges, likewise.
+var teamGauges = []*prometheus.GaugeVec{teamCapacityUsed, teamPractitioners, teamVacancies}
 
 // coverageMetrics keeps the coverage gauges in step with the areas: it
 // remembers the label values it last set for each area, so that a series
@@ -124,15 +149,12 @@ func newCoverageMetrics() *coverageMetrics {
 	return &coverageMetrics{areas: map[string]prometheus.Labels{}, teams: map[string][]prometheus.Labels{}}
 }
 
-// set records the area's figures, its plan and its teams' capacity used.
-func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result, p plan.Plan) {
+// set records the area's figures, target and plan, and its teams'
+// capacity used and staffing.
+func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result, p plan.Plan, teams []mhstv1alpha1.SupportTeam) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	labels := prometheus.Labels{
-		metricLabelArea:   area.Name,
-		metricLabelWave:   strconv.FormatInt(int64(area.Spec.Wave), 10),
-		metricLabelRegion: area.Spec.Region,
-	}
+	labels := areaMetricLabels(area)
 	if old, ok := m.areas[area.Name]; ok && !maps.Equal(old, labels) {
 		deleteSeries(areaGauges, old)
 	}
@@ -155,25 +177,27 @@ func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result,
 	areaAdditionalTeams.With(labels).Set(float64(p.Status.AdditionalTeamsNeeded))
 	areaOnTrack.With(labels).Set(boolGauge(p.OnTrack.Status))
 	areaPupilsCoveredInTraining.With(labels).Set(float64(p.PupilsCoveredByTeamsInTraining))
-	m.setTeams(area, res.Teams)
+	areaCoverageTarget.With(labels).Set(float64(coverage.TargetOf(area)) / 100)
+	m.setTeams(area, res.Teams, teams)
 }
 
-// setTeams sets the capacity of the area's current teams and deletes the
-// series of teams that are gone.
-func (m *coverageMetrics) setTeams(area *mhstv1alpha1.LocalArea, teams map[string]coverage.Team) {
+// setTeams sets the capacity used and the staffing of the area's current
+// teams and deletes the series of teams that are gone. figures holds what
+// coverage.Compute worked out for each of teams.
+func (m *coverageMetrics) setTeams(area *mhstv1alpha1.LocalArea, figures map[string]coverage.Team, teams []mhstv1alpha1.SupportTeam) {
 	current := make([]prometheus.Labels, 0, len(teams))
 	for _, t := range teams {
-		labels := prometheus.Labels{
-			metricLabelArea:      area.Name,
-			metricLabelNamespace: area.Status.Namespace,
-			metricLabelTeam:      t.Name,
-		}
-		teamCapacityUsed.With(labels).Set(capacityUsedRatio(t))
+		labels := areaMetricLabels(area)
+		labels[metricLabelNamespace] = area.Status.Namespace
+		labels[metricLabelTeam] = t.Name
+		teamCapacityUsed.With(labels).Set(capacityUsedRatio(figures[t.Name]))
+		teamPractitioners.With(labels).Set(float64(t.Spec.Staffing.EducationMentalHealthPractitioners))
+		teamVacancies.With(labels).Set(float64(t.Spec.Staffing.Vacancies))
 		current = append(current, labels)
 	}
 	for _, old := range m.teams[area.Name] {
 		if !slices.ContainsFunc(current, func(l prometheus.Labels) bool { return maps.Equal(l, old) }) {
-			teamCapacityUsed.Delete(old)
+			deleteSeries(teamGauges, old)
 		}
 	}
 	m.teams[area.Name] = current
@@ -187,7 +211,7 @@ func (m *coverageMetrics) forget(areaName string) {
 		deleteSeries(areaGauges, old)
 	}
 	for _, old := range m.teams[areaName] {
-		teamCapacityUsed.Delete(old)
+		deleteSeries(teamGauges, old)
 	}
 	delete(m.areas, areaName)
 	delete(m.teams, areaName)

@@ -64,6 +64,9 @@ func (r *NationalReportReconciler) Reconcile(ctx context.Context, _ ctrl.Request
 	if err := applyReport(ctx, r.Client, r.key(), reportLabels(), data, nil); err != nil {
 		return ctrl.Result{}, fmt.Errorf("national report: %w", err)
 	}
+	// Beside the areas' own targets, so that a dashboard can draw the line
+	// the national report measures against.
+	nationalCoverageTarget.Set(float64(r.Target) / 100)
 	return ctrl.Result{}, nil
 }
 
@@ -76,7 +79,7 @@ func (r *NationalReportReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return []reconcile.Request{{NamespacedName: r.key()}}
 	})
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("nationalreport").
+		Named(controllerNationalReport).
 		Watches(&mhstv1alpha1.LocalArea{}, toReport, builder.WithPredicates(onLocalAreaUpdate(areaFiguresChanged))).
 		// Which areas list a setting (settingsInMoreThanOneArea).
 		Watches(&mhstv1alpha1.SchoolCoverage{}, toReport, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -50,6 +51,20 @@ type SchoolCoverageReconciler struct {
 	Recorder events.EventRecorder
 	// Coverage computes the area's coverage, once for all its allocations.
 	Coverage *areaCoverage
+	// metrics are the allocations' agreement gauges, set from the status
+	// each reconcile records.
+	metrics *allocationMetrics
+}
+
+// NewSchoolCoverageReconciler builds the reconciler from the manager's
+// client and event recorder, with the shared coverage computation.
+func NewSchoolCoverageReconciler(mgr ctrl.Manager, shared *areaCoverage) *SchoolCoverageReconciler {
+	return &SchoolCoverageReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("schoolcoverage-controller"),
+		Coverage: shared,
+		metrics:  newAllocationMetrics(),
+	}
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=schoolcoverages,verbs=get;list;watch
@@ -61,7 +76,11 @@ type SchoolCoverageReconciler struct {
 func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var cov mhstv1alpha1.SchoolCoverage
 	if err := r.Get(ctx, req.NamespacedName, &cov); err != nil {
-		// Gone: its siblings were enqueued by the same delete event.
+		// Gone: its siblings were enqueued by the same delete event, and
+		// only its gauges are left to remove.
+		if apierrors.IsNotFound(err) {
+			r.metrics.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	area, err := areaOfNamespace(ctx, r, cov.Namespace)
@@ -86,6 +105,11 @@ func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if err := patchStatus(ctx, r.Client, &cov, before); err != nil {
 		return ctrl.Result{}, fmt.Errorf("record coverage %s: %w", req.NamespacedName, err)
+	}
+	if area == nil {
+		r.metrics.forget(req.NamespacedName)
+	} else {
+		r.metrics.observe(&cov, area)
 	}
 	// After the status is stored, so that a failed write records the
 	// change again on the retry rather than twice.
@@ -251,13 +275,13 @@ func counted(n int64, noun string) string {
 func (r *SchoolCoverageReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("schoolcoverage").
+		Named(controllerSchoolCoverage).
 		// One handler for the changed object and its siblings (rather than
 		// For plus a mapping), so that a change enqueues each of them once.
 		// Status updates are filtered out: they change no one's claims.
 		Watches(&mhstv1alpha1.SchoolCoverage{}, handler.EnqueueRequestsFromMapFunc(r.coveragesBesides), specChanged).
 		Watches(&mhstv1alpha1.SupportTeam{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfTeam), specChanged).
-		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfArea), builder.WithPredicates(onLocalAreaUpdate(areaPlacementChanged))).
+		Watches(&mhstv1alpha1.LocalArea{}, handler.EnqueueRequestsFromMapFunc(r.coveragesOfArea), builder.WithPredicates(onLocalAreaUpdate(areaPlacementOrGroupChanged))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 	if err != nil {

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,9 +18,15 @@ import (
 // coveragesBesides maps a SchoolCoverage to every SchoolCoverage of its
 // namespace, itself included: winners and conflicts depend on the whole
 // area. On delete, the deleted one is gone from the cache and only its
-// siblings are listed.
+// siblings are listed; it is added, so that its reconcile finds it gone and
+// removes its gauges.
 func (r *SchoolCoverageReconciler) coveragesBesides(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.coveragesIn(ctx, obj.GetNamespace())
+	reqs := r.coveragesIn(ctx, obj.GetNamespace())
+	self := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}}
+	if !slices.Contains(reqs, self) {
+		reqs = append(reqs, self)
+	}
+	return reqs
 }
 
 // coveragesOfTeam maps a SupportTeam to the SchoolCoverages naming it.

@@ -27,6 +27,28 @@ const (
 	CoverageReportFieldManager = "mhst-coverage-report"
 )
 
+// The names the controllers run under. controller-runtime labels its
+// metrics with them (controller_runtime_* by controller, workqueue_* by
+// name), and the shipped alerts and dashboard select the operator's series
+// by ControllerNames; the integration suite checks that list against the
+// controllers that really run.
+const (
+	controllerLocalArea      = "localarea"
+	controllerSupportTeam    = "supportteam"
+	controllerSchoolCoverage = "schoolcoverage"
+	controllerCoverageReport = "coveragereport"
+	controllerNationalReport = "nationalreport"
+	controllerSnapshot       = "coveragesnapshot"
+	controllerSnapshotDates  = "snapshotschedule"
+)
+
+// ControllerNames are the names of every controller the operator runs.
+var ControllerNames = []string{
+	controllerLocalArea, controllerSupportTeam, controllerSchoolCoverage,
+	controllerCoverageReport, controllerNationalReport,
+	controllerSnapshot, controllerSnapshotDates,
+}
+
 // Config is what the operator is told when it starts.
 type Config struct {
 	// OperatorNamespace is where the operator runs and where it writes the
@@ -85,7 +107,7 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := teams.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("set up SupportTeam controller: %w", err)
 	}
-	schoolCoverages := &SchoolCoverageReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("schoolcoverage-controller"), Coverage: shared}
+	schoolCoverages := NewSchoolCoverageReconciler(mgr, shared)
 	if err := schoolCoverages.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}

@@ -159,7 +159,7 @@ func (r *SnapshotScheduleReconciler) create(ctx context.Context, name string, da
 // the leader starts, and requeues itself for each next date.
 func (r *SnapshotScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	err := ctrl.NewControllerManagedBy(mgr).
-		Named("snapshotschedule").
+		Named(controllerSnapshotDates).
 		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			q.Add(scheduleKey)
 			return nil

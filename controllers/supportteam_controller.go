@@ -255,7 +255,7 @@ func NewSupportTeamReconciler(mgr ctrl.Manager, allowedPriorityClasses []string,
 //     allowIngressFrom), not when only their coverage figures do.
 func (r *SupportTeamReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	b := ctrl.NewControllerManagedBy(mgr).
-		Named("supportteam").
+		Named(controllerSupportTeam).
 		For(&mhstv1alpha1.SupportTeam{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	for _, k := range kinds.MadeFor(kinds.Team) {
 		b = b.Owns(k.New())

@@ -11,8 +11,10 @@
 #                        KUBECONFIG, no ~/.kube/config), else the configured one
 #
 # DEMO=true also applies the sample rollout in config/samples once the
-# operator is up, waits until every LocalArea is Ready and prints the national
-# coverage. The demo runs on the embedded cluster unless LOCAL_CLUSTER=false.
+# operator is up, waits until every LocalArea is Ready, prints the national
+# coverage and writes the HTML report (kubectl mhst report) of England and of
+# each area into bin/demo-report, printing where. The demo runs on the
+# embedded cluster unless LOCAL_CLUSTER=false.
 #
 # Metrics are served on http://127.0.0.1:8080/metrics: plain HTTP, on
 # localhost only, so that a developer can curl them. An installed operator
@@ -32,6 +34,7 @@ LOCAL_DIR=bin/local-cluster
 OPERATOR_NAMESPACE=${POD_NAMESPACE:-mhst-system}
 DEMO=${DEMO:-false}
 DEMO_TIMEOUT=${DEMO_TIMEOUT:-5m}
+DEMO_REPORT_DIR=bin/demo-report
 
 say() { echo "run: $*" >&2; }
 
@@ -122,6 +125,34 @@ print_coverage() {
   fi
 }
 
+# write_reports writes the HTML report of England and of every area, once
+# each area's coverage report exists, and prints where they are.
+write_reports() {
+  [ -x bin/kubectl-mhst ] || return 0
+  local dir=$ROOT/$DEMO_REPORT_DIR area ns
+  mkdir -p "$dir"
+  bin/kubectl-mhst report --format html --operator-namespace "$OPERATOR_NAMESPACE" -o "$dir/england.html" 2>/dev/null || {
+    say "demo: the report of England could not be written"
+    return 1
+  }
+  for area in $("$KUBECTL" get area -o jsonpath='{.items[*].metadata.name}'); do
+    ns=$("$KUBECTL" get area "$area" -o jsonpath='{.status.namespace}')
+    if ! wait_for 60 "$KUBECTL" get configmap mhst-coverage-report -n "$ns"; then
+      say "demo: area $area has no coverage report yet; its page is left out"
+      continue
+    fi
+    bin/kubectl-mhst report --format html --area "$area" --operator-namespace "$OPERATOR_NAMESPACE" -o "$dir/$area.html" 2>/dev/null ||
+      say "demo: the report of area $area could not be written"
+  done
+  echo "The coverage report for a board meeting or an audit (open it in a browser, or print it):"
+  echo
+  echo "  $dir/england.html"
+  for file in "$dir"/*.html; do
+    [ "$file" = "$dir/england.html" ] || echo "  $file"
+  done
+  echo
+}
+
 # demo runs beside the manager and talks to the cluster as a user would.
 demo() {
   if [ "$local_cluster" = true ]; then
@@ -143,6 +174,7 @@ demo() {
   echo
   print_coverage
   echo
+  write_reports || true
   say "demo: done. The operator keeps running; Ctrl-C stops it."
 }
 

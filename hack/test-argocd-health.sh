@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
 # Tests the Argo CD health check docs/argocd/health.lua with a real Lua
 # interpreter, on objects captured from a real API server by the kstatus
-# tests (docs/argocd/testdata/*.json): each must get the health listed in
-# docs/argocd/testdata/expected-health.txt, and every captured object must
-# be listed there.
+# tests (controllers/kstatus_test.go): each must get the health listed in
+# docs/argocd/testdata/expected-health.txt, every object listed there must
+# have been captured, and every captured object must be listed.
 #
-# Needs lua and jq, which turns each JSON object into a Lua table. Lua 5.1 is
-# preferred: Argo CD runs gopher-lua, a Lua 5.1.
+#   hack/test-argocd-health.sh [DIR]
+#
+# DIR holds the captures: bin/test-artifacts/argocd, which every run of the
+# controller tests writes afresh (`make test` runs this script on it right
+# after them), or docs/argocd/testdata (the default), the copies kept in the
+# repository to document the shapes.
+#
+# Needs Lua 5.1, as Argo CD runs gopher-lua, a Lua 5.1, and jq, which turns
+# each JSON object into a Lua table; hack/test-tools.sh lua jq provides both.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SCRIPT=$ROOT/docs/argocd/health.lua
-FIXTURES=$ROOT/docs/argocd/testdata
-EXPECTED=$FIXTURES/expected-health.txt
+FIXTURES=${1:-$ROOT/docs/argocd/testdata}
+EXPECTED=$ROOT/docs/argocd/testdata/expected-health.txt
 
-LUA=$(command -v lua5.1 || command -v lua5.4 || command -v lua5.3 || command -v lua || true)
+LUA=$(command -v lua5.1 || true)
 if [ -z "$LUA" ] || ! command -v jq >/dev/null; then
-  echo "test-argocd-health: needs lua and jq (apt-get install lua5.1 jq)" >&2
+  echo "test-argocd-health: needs lua5.1 and jq, which are not installed (hack/test-tools.sh lua jq installs them)" >&2
+  exit 1
+fi
+if [ ! -d "$FIXTURES" ]; then
+  echo "test-argocd-health: no captures in $FIXTURES: run the controller tests first (make test)" >&2
   exit 1
 fi
 
@@ -41,7 +52,7 @@ while read -r fixture want; do
   case "$fixture" in ''|'#'*) continue ;; esac
   file=$FIXTURES/$fixture.json
   if [ ! -f "$file" ]; then
-    echo "FAIL $fixture: no $file (run the kstatus tests with MHST_UPDATE_ARGOCD_FIXTURES=1)"
+    echo "FAIL $fixture: no $file (the kstatus tests capture it: make test; MHST_UPDATE_ARGOCD_FIXTURES=1 also refreshes docs/argocd/testdata)"
     failed=1
     continue
   fi
@@ -63,5 +74,5 @@ for file in "$FIXTURES"/*.json; do
   fi
 done
 
-echo "test-argocd-health: $checked objects checked"
+echo "test-argocd-health: $checked objects checked in $FIXTURES"
 exit $failed

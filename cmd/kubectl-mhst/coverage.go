@@ -9,11 +9,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 )
@@ -60,7 +55,7 @@ func runCoverage(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
-	c, err := newClient(*kubeconfig, *kubeContext, stderr)
+	c, err := mhstClient(*kubeconfig, *kubeContext, stderr)
 	if err != nil {
 		return err
 	}
@@ -76,27 +71,4 @@ func runCoverage(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("list SchoolCoverages: %w", err)
 	}
 	return writeCoverage(stdout, areas.Items, coverages.Items, *perArea, *format)
-}
-
-// newClient is a client of the cluster of the kubeconfig, for the mhst.io
-// API.
-func newClient(kubeconfig, kubeContext string, stderr io.Writer) (client.Client, error) {
-	// controller-runtime complains on stderr when its logger is never set.
-	ctrllog.SetLogger(zap.New(zap.WriteTo(stderr)))
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
-	}
-	scheme := runtime.NewScheme()
-	if err := mhstv1alpha1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("register the mhst.io API: %w", err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, fmt.Errorf("create client for %s: %w", cfg.Host, err)
-	}
-	return c, nil
 }

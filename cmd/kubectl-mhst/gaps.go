@@ -56,7 +56,7 @@ func runGaps(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
-	c, err := newClient(*kubeconfig, *kubeContext, stderr)
+	c, err := mhstClient(*kubeconfig, *kubeContext, stderr)
 	if err != nil {
 		return err
 	}

@@ -9,11 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/history"
@@ -143,24 +139,4 @@ func parseInterspersed(fs interface {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
-}
-
-// mhstClient is a client of the cluster kubectl would use, for the mhst.io
-// kinds.
-func mhstClient(kubeconfig, kubeContext string, stderr io.Writer) (client.Client, error) {
-	// controller-runtime complains on stderr when its logger is never set.
-	ctrllog.SetLogger(zap.New(zap.WriteTo(stderr)))
-	cfg, err := restConfig(kubeconfig, kubeContext)
-	if err != nil {
-		return nil, err
-	}
-	scheme := runtime.NewScheme()
-	if err := mhstv1alpha1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("register the mhst.io API: %w", err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, fmt.Errorf("create client for %s: %w", cfg.Host, err)
-	}
-	return c, nil
 }

@@ -1,9 +1,10 @@
 // Command kubectl-mhst is a kubectl plugin for the Mental Health Support Team
 // rollout: `kubectl mhst import` turns the DfE register of schools into the
 // manifests that onboard a local area, `kubectl mhst coverage` prints the
-// national coverage from the cluster's LocalAreas, `kubectl mhst gaps` lists
-// the settings no agreed team allocation covers, `kubectl mhst agree` and
-// `kubectl mhst withdraw` record a governance board's decisions, and
+// national coverage from the cluster's LocalAreas, `kubectl mhst report`
+// writes it as an HTML page for a board or an audit, `kubectl mhst gaps`
+// lists the settings no agreed team allocation covers, `kubectl mhst agree`
+// and `kubectl mhst withdraw` record a governance board's decisions, and
 // `kubectl mhst history` and `kubectl mhst diff` read the coverage
 // snapshots.
 package main
@@ -33,6 +34,8 @@ Commands:
             by wave and by region (and by area with --areas).
   gaps      List the settings no agreed team allocation covers, most
             disadvantaged pupils first.
+  report    Write the coverage report as one HTML page for a board meeting or
+            an audit: England, or one area with --area.
   agree     Record the governance board's agreement on an allocation, as a
             member of the board.
   withdraw  Withdraw the board's agreement on an allocation.
@@ -81,6 +84,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return runCoverage(args[1:], stdout, stderr)
 	case "gaps":
 		return runGaps(args[1:], stdout, stderr)
+	case "report":
+		return runReport(args[1:], stdout, stderr)
 	case "agree":
 		return runAgree(args[1:], stdout, stderr)
 	case "withdraw":

@@ -114,7 +114,7 @@ func TestValuesSchema(t *testing.T) {
 		wantErr string // empty: accepted
 	}{
 		{"defaults", "", ""},
-		{"every documented setting", "replicas: 3\nlogLevel: debug\ntenancy:\n  restrictEgress: false\nmetrics:\n  port: 9443\n  certSecret: mhst-operator-metrics-cert\n  prometheusServiceAccount: {name: prometheus-k8s, namespace: monitoring}\n  serviceMonitor:\n    enabled: true\n    interval: 1m\n    labels: {release: prometheus}\n    tokenSecret: {name: prometheus-token, key: token}\n    tlsConfig:\n      insecureSkipVerify: false\n      ca: {secret: {name: mhst-operator-metrics-cert, key: ca.crt}}\n      serverName: mhst-operator-metrics.mhst-system.svc\nnetworkPolicy:\n  enabled: true\n  metricsNamespaceSelector:\n    matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [monitoring]}]\nadmissionPolicies:\n  enabled: false\nresources:\n  requests: {cpu: 200m, memory: 256Mi}\nblueprints:\n  allowedPriorityClasses: [mhst-standard, mhst.high]\nsnapshots:\n  dates: [03-31, 09-30]\nextraArgs: [--zap-encoder=console]\n", ""},
+		{"every documented setting", "replicas: 3\nlogLevel: debug\ntenancy:\n  restrictEgress: false\nmetrics:\n  port: 9443\n  certSecret: mhst-operator-metrics-cert\n  prometheusServiceAccount: {name: prometheus-k8s, namespace: monitoring}\n  serviceMonitor:\n    enabled: true\n    interval: 1m\n    labels: {release: prometheus}\n    tokenSecret: {name: prometheus-token, key: token}\n    tlsConfig:\n      insecureSkipVerify: false\n      ca: {secret: {name: mhst-operator-metrics-cert, key: ca.crt}}\n      serverName: mhst-operator-metrics.mhst-system.svc\n  prometheusRule: {enabled: true, labels: {release: prometheus}}\n  grafanaDashboard: {enabled: true, namespace: monitoring, labels: {team: platform}, annotations: {grafana_folder: MHST}}\nnetworkPolicy:\n  enabled: true\n  metricsNamespaceSelector:\n    matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [monitoring]}]\nadmissionPolicies:\n  enabled: false\nresources:\n  requests: {cpu: 200m, memory: 256Mi}\nblueprints:\n  allowedPriorityClasses: [mhst-standard, mhst.high]\nsnapshots:\n  dates: [03-31, 09-30]\nextraArgs: [--zap-encoder=console]\n", ""},
 		{"no scheduled snapshots", "snapshots:\n  dates: []\n", ""},
 		{"snapshot date with the year", "snapshots:\n  dates: [2026-03-31]\n", "dates"},
 		{"snapshot date as one string", "snapshots:\n  dates: 03-31,09-30\n", "dates"},
@@ -138,6 +138,8 @@ func TestValuesSchema(t *testing.T) {
 		{"CA without its key", "metrics:\n  serviceMonitor:\n    tlsConfig:\n      ca: {secret: {name: a}}\n", "key"},
 		{"Prometheus ServiceAccount without its namespace", "metrics:\n  prometheusServiceAccount: {name: prometheus-k8s}\n", "metrics.prometheusServiceAccount.namespace"},
 		{"CA that would not be used", "metrics:\n  serviceMonitor:\n    enabled: true\n    tlsConfig:\n      ca: {secret: {name: a, key: ca.crt}}\n", "set insecureSkipVerify: false"},
+		{"misspelt alert setting", "metrics:\n  prometheusRule:\n    enable: true\n", "enable"},
+		{"dashboard labels as a list", "metrics:\n  grafanaDashboard:\n    labels: [grafana_dashboard]\n", "labels"},
 		{"misspelt network policy setting", "networkPolicy:\n  metricsNamespaceSelectors: {}\n", "metricsNamespaceSelectors"},
 		{"selector operator that does not exist", "networkPolicy:\n  metricsNamespaceSelector:\n    matchExpressions: [{key: team, operator: Equals}]\n", "operator"},
 	}

@@ -51,6 +51,8 @@ type install struct {
 	memoryLimit    string
 	pdb            bool
 	serviceMonitor bool
+	prometheusRule bool
+	dashboard      bool
 	policies       bool
 	networkPolicy  bool
 	// metricsReaderBinding: the metrics-reader role is bound to a
@@ -67,13 +69,16 @@ var installs = []install{
 		pdb:         true, policies: true, networkPolicy: true,
 	},
 	{
-		name: "one replica, ServiceMonitor, no policies", namespace: "mhst-single",
+		name: "one replica, ServiceMonitor, alerts, dashboard, no policies", namespace: "mhst-single",
 		values: "replicas: 1\nmetrics:\n  serviceMonitor:\n    enabled: true\n    labels: {release: prometheus}\n" +
+			"  prometheusRule:\n    enabled: true\n  grafanaDashboard:\n    enabled: true\n" +
 			"  prometheusServiceAccount: {name: prometheus-k8s, namespace: monitoring}\nadmissionPolicies:\n  enabled: false\nnetworkPolicy:\n  enabled: false\n",
 		replicas:             1,
 		args:                 []string{"--leader-elect", "--metrics-bind-address=:8443"},
 		memoryLimit:          "512Mi",
 		serviceMonitor:       true,
+		prometheusRule:       true,
+		dashboard:            true,
 		metricsReaderBinding: true,
 	},
 	{
@@ -115,6 +120,10 @@ func testRendersAreAccepted(t *testing.T, admin client.Client) {
 			checkDeployment(t, admin, in)
 			checkPresence(t, objs, "PodDisruptionBudget", in.pdb)
 			checkPresence(t, objs, "ServiceMonitor", in.serviceMonitor)
+			checkPresence(t, objs, "PrometheusRule", in.prometheusRule)
+			if got := find(objs, "ConfigMap", releaseName+"-dashboard") != nil; got != in.dashboard {
+				t.Errorf("ConfigMap %s-dashboard rendered: got %v, want %v", releaseName, got, in.dashboard)
+			}
 			checkPresence(t, objs, "ValidatingAdmissionPolicy", in.policies)
 			checkPresence(t, objs, "ValidatingAdmissionPolicyBinding", in.policies)
 			checkPresence(t, objs, "NetworkPolicy", in.networkPolicy)
@@ -298,8 +307,8 @@ func createNamespace(t *testing.T, c client.Client, name string) {
 	}
 }
 
-// startCluster starts a real API server with a stand-in ServiceMonitor
-// CRD; the chart brings its own CRDs.
+// startCluster starts a real API server with stand-ins for the
+// ServiceMonitor and PrometheusRule CRDs; the chart brings its own CRDs.
 func startCluster(t *testing.T) (*rest.Config, client.Client) {
 	t.Helper()
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
