@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -263,7 +264,7 @@ func applySampleRollout(t *testing.T, admin client.Client) []mhstv1alpha1.LocalA
 			if err := json.Unmarshal([]byte(cm.Data[areaReportJSONKey]), &summary); err != nil {
 				return err
 			}
-			if summary.Totals.AreaCoverage != *c {
+			if !equality.Semantic.DeepEqual(summary.Totals.AreaCoverage, *c) {
 				return fmt.Errorf("the report of %s says %+v, its status %+v", a.Name, summary.Totals.AreaCoverage, *c)
 			}
 		}

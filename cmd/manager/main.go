@@ -134,6 +134,7 @@ func run(f flags) error {
 		// The new leader starts at once when the old one stops cleanly.
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         controllers.CacheOptions(),
+		NewClient:                     newLoggingClient,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)

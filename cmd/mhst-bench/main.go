@@ -49,6 +49,7 @@ type config struct {
 	configDir string
 	out       string
 	logDir    string
+	keepLogs  bool
 	replicas  int32
 	// operatorArgs are passed on to the operator, to measure a setting
 	// other than the defaults.
@@ -73,6 +74,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.configDir, "config", "config", "The repository's config directory; config/default is installed but the operator's Deployment.")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks.md", "Where to write the results (empty: only print them).")
 	flag.StringVar(&cfg.logDir, "log-dir", "bin", "Where to keep the operator's log when a scale fails.")
+	flag.BoolVar(&cfg.keepLogs, "keep-logs", false, "Keep the operator's log of every scale in --log-dir, not only of one that fails.")
 	flag.IntVar(&replicas, "replicas", 1, "Replicas of every team's service.")
 	flag.Parse()
 	cfg.operatorArgs = strings.Fields(operatorArgs)

@@ -116,6 +116,9 @@ func runScale(ctx context.Context, cfg config, areas []rollout.Area) (res result
 		return res, fmt.Errorf("%w (operator log: %s)", err, keepLog(dir, cfg))
 	}
 	stopSampling()
+	if cfg.keepLogs {
+		fmt.Fprintf(os.Stderr, "mhst-bench: the operator's log of %d areas: %s\n", res.Areas, keepLog(dir, cfg))
+	}
 	res.PeakHeap = op.PeakHeap()
 	if res.PeakRSS, err = op.PeakRSS(); err != nil {
 		return res, err

@@ -50,7 +50,7 @@ func TestExpectedCoverage(t *testing.T) {
 	}{
 		{
 			name: "nothing listed",
-			want: mhstv1alpha1.AreaCoverage{PupilsCoveredPercent: "0.0", TargetMet: true},
+			want: mhstv1alpha1.AreaCoverage{PupilsCoveredPercent: "0.0", TargetMet: true, SettingsCoveredPercent: "0.0", DisadvantagedPupilsCoveredPercent: "0.0"},
 		},
 		{
 			name: "agreed team list covers, a list without a team does not",
@@ -63,6 +63,8 @@ func TestExpectedCoverage(t *testing.T) {
 				Settings: 2, SettingsCovered: 1, Pupils: 1000, PupilsCovered: 300,
 				DisadvantagedPupils: 100, DisadvantagedPupilsCovered: 30,
 				PupilsCoveredPercent: "30.0", TargetMet: true,
+				// 30 of 100 disadvantaged, 300 of 1000 pupils: in proportion.
+				SettingsCoveredPercent: "50.0", DisadvantagedPupilsCoveredPercent: "30.0", EquityIndexPermille: ptr[int32](1000),
 			},
 		},
 		{
@@ -74,6 +76,7 @@ func TestExpectedCoverage(t *testing.T) {
 			target: 1,
 			want: mhstv1alpha1.AreaCoverage{
 				Settings: 2, Pupils: 1000, DisadvantagedPupils: 7, PupilsCoveredPercent: "0.0",
+				SettingsCoveredPercent: "0.0", DisadvantagedPupilsCoveredPercent: "0.0", // equity undefined: nobody covered
 			},
 		},
 		{
@@ -85,6 +88,7 @@ func TestExpectedCoverage(t *testing.T) {
 			want: mhstv1alpha1.AreaCoverage{
 				Settings: 2, SettingsCovered: 2, Pupils: 3, PupilsCovered: 3,
 				DisadvantagedPupils: 1, DisadvantagedPupilsCovered: 1, PupilsCoveredPercent: "100.0", TargetMet: true,
+				SettingsCoveredPercent: "100.0", DisadvantagedPupilsCoveredPercent: "100.0", EquityIndexPermille: ptr[int32](1000),
 			},
 		},
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -209,7 +210,7 @@ func mismatch(a *mhstv1alpha1.LocalArea, e Expectation) string {
 		return fmt.Sprintf("Ready for generation %d, not %d", ready.ObservedGeneration, a.Generation)
 	case a.Status.Coverage == nil:
 		return "no coverage"
-	case *a.Status.Coverage != e.Coverage:
+	case !equality.Semantic.DeepEqual(*a.Status.Coverage, e.Coverage):
 		return fmt.Sprintf("coverage %+v, want %+v", *a.Status.Coverage, e.Coverage)
 	case a.Status.Teams.Total != e.Teams:
 		return fmt.Sprintf("%d teams, want %d", a.Status.Teams.Total, e.Teams)
