@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -41,13 +42,28 @@ type NationalReportReconciler struct {
 	Namespace string
 	// Target is the national target in percent of pupils covered.
 	Target int32
+	// Interval is the least time between two rebuilds: while a wave goes
+	// live every area changes its figures many times a second, and the
+	// report follows them at this pace instead (its last rebuild comes at
+	// most Interval after the last change). Zero rebuilds on every change.
+	Interval time.Duration
+
+	lastRebuild time.Time
 }
+
+// nationalReportInterval paces the national report's rebuilds.
+const nationalReportInterval = time.Second
 
 // +kubebuilder:rbac:groups=mhst.io,resources=localareas,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
 
 // Reconcile rebuilds the national report from the cached LocalAreas.
 func (r *NationalReportReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+	// One key and one worker: lastRebuild needs no lock.
+	if wait := r.Interval - time.Since(r.lastRebuild); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	r.lastRebuild = time.Now()
 	var areas mhstv1alpha1.LocalAreaList
 	if err := r.List(ctx, &areas); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list areas: %w", err)

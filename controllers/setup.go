@@ -116,7 +116,7 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := reports.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	national := &NationalReportReconciler{Client: mgr.GetClient(), Namespace: cfg.OperatorNamespace, Target: cfg.nationalTarget()}
+	national := &NationalReportReconciler{Client: mgr.GetClient(), Namespace: cfg.OperatorNamespace, Target: cfg.nationalTarget(), Interval: nationalReportInterval}
 	if err := national.SetupWithManager(mgr); err != nil {
 		return err
 	}
