@@ -48,10 +48,13 @@ func TestKstatusLocalArea(t *testing.T) {
 	// A spec change is InProgress until the operator has observed it: the
 	// object the update returns has the new generation and the old status.
 	kstatusUpdate(t, area, func() { area.Spec.DisplayName = "Renamed" })
-	if got := kstatusCompute(t, area); got.Status != status.InProgressStatus {
-		t.Errorf("just after a spec change: got %s (%s), want InProgress", got.Status, got.Message)
+	// Both checks read that returned object, not a fresh GET, which could
+	// already carry the operator's next status.
+	outdated := kstatusToUnstructured(t, area)
+	if got, err := status.Compute(outdated); err != nil || got.Status != status.InProgressStatus {
+		t.Errorf("just after a spec change: got %v (%v), want InProgress", got, err)
 	}
-	saveArgoCDFixture(t, "localarea-outdated", kstatusUnstructured(t, area))
+	saveArgoCDFixture(t, "localarea-outdated", outdated)
 	expectKstatus(t, area, status.CurrentStatus, mhstv1alpha1.ReasonReconciled)
 
 	conflicted := kstatusArea("kstatus-kube-system")
@@ -130,8 +133,8 @@ func TestKstatusSchoolCoverage(t *testing.T) {
 	saveArgoCDFixture(t, "schoolcoverage-covered", u)
 
 	kstatusUpdate(t, covered, func() { covered.Spec.Settings[0].SessionsPerWeek = 4 })
-	if got := kstatusCompute(t, covered); got.Status != status.InProgressStatus {
-		t.Errorf("just after a spec change: got %s (%s), want InProgress", got.Status, got.Message)
+	if got, err := status.Compute(kstatusToUnstructured(t, covered)); err != nil || got.Status != status.InProgressStatus {
+		t.Errorf("just after a spec change: got %v (%v), want InProgress", got, err)
 	}
 	expectKstatus(t, covered, status.CurrentStatus, mhstv1alpha1.ReasonCovered)
 }
@@ -172,19 +175,21 @@ func readyCondition(u *unstructured.Unstructured) map[string]any {
 	return nil
 }
 
-// kstatusCompute is kstatus' verdict on obj as the API server last
-// returned it (no new read).
-func kstatusCompute(t *testing.T, obj client.Object) *status.Result {
+// kstatusToUnstructured converts obj as the API server last returned it
+// (no new read), with its kind, as a tool would decode that answer.
+func kstatusToUnstructured(t *testing.T, obj client.Object) *unstructured.Unstructured {
 	t.Helper()
+	gvks, _, err := k8sClient.Scheme().ObjectKinds(obj)
+	if err != nil {
+		t.Fatalf("kind of %T: %v", obj, err)
+	}
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		t.Fatalf("convert %s: %v", obj.GetName(), err)
 	}
-	res, err := status.Compute(&unstructured.Unstructured{Object: content})
-	if err != nil {
-		t.Fatalf("kstatus: %v", err)
-	}
-	return res
+	u := &unstructured.Unstructured{Object: content}
+	u.SetGroupVersionKind(gvks[0])
+	return u
 }
 
 // kstatusUnstructured reads obj from the API server, as Flux and Argo CD
