@@ -131,7 +131,7 @@ write_reports() {
   [ -x bin/kubectl-mhst ] || return 0
   local dir=$ROOT/$DEMO_REPORT_DIR area ns
   mkdir -p "$dir"
-  bin/kubectl-mhst report --format html --operator-namespace "$OPERATOR_NAMESPACE" -o "$dir/england.html" 2>/dev/null || {
+  bin/kubectl-mhst report --format html --operator-namespace "$OPERATOR_NAMESPACE" -o "$dir/england.html" || {
     say "demo: the report of England could not be written"
     return 1
   }
@@ -141,7 +141,7 @@ write_reports() {
       say "demo: area $area has no coverage report yet; its page is left out"
       continue
     fi
-    bin/kubectl-mhst report --format html --area "$area" --operator-namespace "$OPERATOR_NAMESPACE" -o "$dir/$area.html" 2>/dev/null ||
+    bin/kubectl-mhst report --format html --area "$area" --operator-namespace "$OPERATOR_NAMESPACE" -o "$dir/$area.html" ||
       say "demo: the report of area $area could not be written"
   done
   echo "The coverage report for a board meeting or an audit (open it in a browser, or print it):"
