@@ -290,6 +290,121 @@ func TestAlertRulesWithPromtool(t *testing.T) {
 	}
 }
 
+// docMetric is one row of a metrics table of docs/observability.md.
+type docMetric struct {
+	labels []string
+	line   int
+}
+
+// metricRow is a row of a metrics table: | `name` | labels | meaning |.
+var metricRow = regexp.MustCompile("^\\| `([a-zA-Z_:][a-zA-Z0-9_:]*)` \\|([^|]*)\\|")
+
+var backquoted = regexp.MustCompile("`([^`]+)`")
+
+// docMetrics reads the tables of the Metrics section of docs/observability.md,
+// and returns that section.
+func docMetrics(t *testing.T, docs string) (map[string]docMetric, string) {
+	t.Helper()
+	start := strings.Index(docs, "\n## Metrics\n")
+	if start < 0 {
+		t.Fatalf("%s has no section ## Metrics", docsFile)
+	}
+	section := docs[start+1:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	first := strings.Count(docs[:start+1], "\n") + 1
+	rows := map[string]docMetric{}
+	for i, line := range strings.Split(section, "\n") {
+		m := metricRow.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if prev, ok := rows[m[1]]; ok {
+			t.Errorf("%s:%d: %s is listed again (first on line %d)", docsFile, first+i, m[1], prev.line)
+		}
+		var labels []string
+		for _, l := range backquoted.FindAllStringSubmatch(m[2], -1) {
+			labels = append(labels, l[1])
+		}
+		rows[m[1]] = docMetric{labels: labels, line: first + i}
+	}
+	return rows, section
+}
+
+// mhstName is an mhst_ metric name in prose, code or a table.
+var mhstName = regexp.MustCompile(`\bmhst_[a-z0-9_]*[a-z0-9]\b`)
+
+// TestMetricsDocumented: docs/observability.md lists every metric the
+// operator registers with its labels, names only metrics that exist, and
+// names the operator's controllers as controllers.ControllerNames does.
+func TestMetricsDocumented(t *testing.T) {
+	cat := exported(t)
+	data, err := os.ReadFile(docsFile)
+	if err != nil {
+		t.Fatalf("read the docs: %v", err)
+	}
+	docs := string(data)
+	rows, section := docMetrics(t, docs)
+
+	for name, labels := range cat {
+		if !strings.HasPrefix(name, "mhst_") {
+			continue
+		}
+		if _, ok := rows[name]; !ok {
+			t.Errorf("%s (labels %v) is registered by the operator and not in a table of %s's Metrics", name, labels, docsFile)
+		}
+	}
+	for name, row := range rows {
+		labels, ok := cat[name]
+		if !ok {
+			t.Errorf("%s:%d: the operator exports no metric %s", docsFile, row.line, name)
+			continue
+		}
+		if !sameSet(row.labels, labels) {
+			t.Errorf("%s:%d: %s has labels %v, the table says %v", docsFile, row.line, name, labels, row.labels)
+		}
+	}
+
+	// Every mhst_ metric any page names, in prose or a query, exists.
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no docs/*.md: %v", err)
+	}
+	for _, page := range append(pages, "../../README.md") {
+		text, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(text), "\n") {
+			for _, name := range mhstName.FindAllString(line, -1) {
+				if _, ok := cat.labelsOf(name); !ok {
+					t.Errorf("%s:%d: the operator exports no metric %s", page, i+1, name)
+				}
+			}
+		}
+	}
+
+	// The controllers' names, which the alerts and the dashboard select
+	// controller-runtime's series by.
+	listed := regexp.MustCompile("(?s)names\\s*\\(([^()]*?);\\s*`controllers\\.ControllerNames`\\)").FindStringSubmatch(section)
+	if listed == nil {
+		t.Fatalf("%s's Metrics does not list the controllers' names as (`a`, `b`, ...; `controllers.ControllerNames`)", docsFile)
+	}
+	var names []string
+	for _, n := range backquoted.FindAllStringSubmatch(listed[1], -1) {
+		names = append(names, n[1])
+	}
+	if !sameSet(names, controllers.ControllerNames) {
+		t.Errorf("%s names the controllers %v; controllers.ControllerNames are %v", docsFile, names, controllers.ControllerNames)
+	}
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
 // dashboard is a Grafana dashboard, as much as the tests read. Panels nest
 // in collapsed rows.
 type dashboard struct {
