@@ -4,7 +4,8 @@
 // their queries name must be one the operator exports, as the metrics
 // registry of controllers/metrics.go and controller-runtime describes it,
 // so that they cannot drift from the code; promtool checks their syntax and
-// runs the alerts' unit tests (rules_test.yaml).
+// runs the alerts' unit tests (rules_test.yaml, and plan_rules_test.yaml for
+// the plan's alerts, evaluated at their group's interval).
 //
 // promtool is the one of $PROMTOOL, else the PATH, else ./bin (where
 // hack/test-tools.sh puts it); without it the tests fail.
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,7 +36,11 @@ const (
 	rulesFile     = "../../charts/mhst-operator/files/prometheus-rules.yaml"
 	dashboardFile = "../../charts/mhst-operator/files/dashboard.json"
 	rulesTests    = "rules_test.yaml"
-	docsFile      = "../../docs/observability.md"
+	// planRulesTests tests the mhst-plan group, whose rules Prometheus
+	// evaluates every 15 minutes; promtool evaluates every group at the
+	// test file's evaluation_interval.
+	planRulesTests = "plan_rules_test.yaml"
+	docsFile       = "../../docs/observability.md"
 )
 
 // catalogue maps every metric name the operator exports to its label names.
@@ -182,8 +188,9 @@ func runPromtool(t *testing.T, dir string, args ...string) {
 // ruleFile is Prometheus' rule file format, as much as the tests read.
 type ruleFile struct {
 	Groups []struct {
-		Name  string `json:"name"`
-		Rules []rule `json:"rules"`
+		Name     string `json:"name"`
+		Interval string `json:"interval"`
+		Rules    []rule `json:"rules"`
 	} `json:"groups"`
 }
 
@@ -196,7 +203,7 @@ type rule struct {
 	Annotations map[string]string `json:"annotations"`
 }
 
-func readRules(t *testing.T) []rule {
+func readRuleFile(t *testing.T) ruleFile {
 	t.Helper()
 	data, err := os.ReadFile(rulesFile)
 	if err != nil {
@@ -206,6 +213,27 @@ func readRules(t *testing.T) []rule {
 	if err := yaml.UnmarshalStrict(data, &f); err != nil {
 		t.Fatalf("parse %s: %v", rulesFile, err)
 	}
+	return f
+}
+
+// groupInterval is the evaluation interval of a group of the rules.
+func groupInterval(t *testing.T, name string) string {
+	t.Helper()
+	for _, g := range readRuleFile(t).Groups {
+		if g.Name == name {
+			if g.Interval == "" {
+				t.Fatalf("group %s of %s has no interval", name, rulesFile)
+			}
+			return g.Interval
+		}
+	}
+	t.Fatalf("%s has no group %s", rulesFile, name)
+	return ""
+}
+
+func readRules(t *testing.T) []rule {
+	t.Helper()
+	f := readRuleFile(t)
 	var rules []rule
 	for _, g := range f.Groups {
 		rules = append(rules, g.Rules...)
@@ -232,6 +260,13 @@ func TestAlertRules(t *testing.T) {
 			for _, p := range cat.check(r.Expr) {
 				t.Error(p)
 			}
+			for key, text := range r.Annotations {
+				for _, q := range annotationQueries(text) {
+					for _, p := range cat.check(q) {
+						t.Errorf("%s annotation, query %s: %s", key, q, p)
+					}
+				}
+			}
 			if s := r.Labels["severity"]; !slices.Contains([]string{"critical", "warning", "info"}, s) {
 				t.Errorf("severity %q: want critical, warning or info", s)
 			}
@@ -254,38 +289,77 @@ func TestAlertRules(t *testing.T) {
 	}
 }
 
-// TestAlertRulesWithPromtool checks the rules' syntax and runs their unit
-// tests; every alert must have a test in which it fires.
-func TestAlertRulesWithPromtool(t *testing.T) {
-	runPromtool(t, ".", "check", "rules", rulesFile)
-	runPromtool(t, ".", "test", "rules", rulesTests)
+// annotationQuery finds the queries an annotation's template runs:
+// {{ with printf "QUERY" ARGS | query }}.
+var annotationQuery = regexp.MustCompile(`printf\s+"((?:[^"\\]|\\.)*)"[^}|]*\|\s*query\b`)
 
-	data, err := os.ReadFile(rulesTests)
-	if err != nil {
-		t.Fatal(err)
+// queryArguments stand in for the arguments of an annotation's query, so
+// that it can be checked like an alert's expression.
+var queryArguments = strings.NewReplacer(`%q`, `"x"`, `%s`, `x`)
+
+// annotationQueries are the queries an annotation runs, their arguments
+// filled in.
+func annotationQueries(text string) []string {
+	var queries []string
+	for _, m := range annotationQuery.FindAllStringSubmatch(text, -1) {
+		q, err := strconv.Unquote(`"` + m[1] + `"`)
+		if err != nil {
+			q = m[1]
+		}
+		queries = append(queries, queryArguments.Replace(q))
 	}
-	var tests struct {
-		Tests []struct {
-			AlertRuleTest []struct {
-				Alertname string `json:"alertname"`
-				ExpAlerts []any  `json:"exp_alerts"`
-			} `json:"alert_rule_test"`
-		} `json:"tests"`
-	}
-	if err := yaml.Unmarshal(data, &tests); err != nil {
-		t.Fatalf("parse %s: %v", rulesTests, err)
-	}
-	fires := map[string]bool{}
-	for _, tc := range tests.Tests {
-		for _, a := range tc.AlertRuleTest {
-			if len(a.ExpAlerts) > 0 {
-				fires[a.Alertname] = true
+	return queries
+}
+
+// TestAlertRulesWithPromtool checks the rules' syntax and runs their unit
+// tests; every alert must have a test in which it fires, and one in which
+// it stays quiet.
+func TestAlertRulesWithPromtool(t *testing.T) {
+	testFiles := []string{rulesTests, planRulesTests}
+	runPromtool(t, ".", "check", "rules", rulesFile)
+	runPromtool(t, ".", append([]string{"test", "rules"}, testFiles...)...)
+
+	fires, quiet := map[string]bool{}, map[string]bool{}
+	for _, file := range testFiles {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tests struct {
+			EvaluationInterval string `json:"evaluation_interval"`
+			Tests              []struct {
+				AlertRuleTest []struct {
+					Alertname string `json:"alertname"`
+					ExpAlerts []any  `json:"exp_alerts"`
+				} `json:"alert_rule_test"`
+			} `json:"tests"`
+		}
+		if err := yaml.Unmarshal(data, &tests); err != nil {
+			t.Fatalf("parse %s: %v", file, err)
+		}
+		if file == planRulesTests {
+			// promtool evaluates every group at the file's interval: it
+			// must be the one Prometheus evaluates the plan's rules at.
+			if want := groupInterval(t, "mhst-plan"); tests.EvaluationInterval != want {
+				t.Errorf("%s evaluates every %s; the mhst-plan group's interval is %s", file, tests.EvaluationInterval, want)
+			}
+		}
+		for _, tc := range tests.Tests {
+			for _, a := range tc.AlertRuleTest {
+				if len(a.ExpAlerts) > 0 {
+					fires[a.Alertname] = true
+				} else {
+					quiet[a.Alertname] = true
+				}
 			}
 		}
 	}
 	for _, r := range readRules(t) {
 		if !fires[r.Alert] {
-			t.Errorf("%s: no test in %s where it fires", r.Alert, rulesTests)
+			t.Errorf("%s: no test in %v where it fires", r.Alert, testFiles)
+		}
+		if !quiet[r.Alert] {
+			t.Errorf("%s: no test in %v where it stays quiet (exp_alerts: [])", r.Alert, testFiles)
 		}
 	}
 }
@@ -572,5 +646,15 @@ func TestCheckFindsDrift(t *testing.T) {
 		case tt.want != "" && !strings.Contains(problems, tt.want):
 			t.Errorf("%s: want a problem with %q, got %q", tt.expr, tt.want, problems)
 		}
+	}
+
+	// The queries a description runs are found and checked the same way.
+	description := `it is {{ with printf "max(mhst_area_pupil_short{area=%q, team=\"x\"})" $labels.area | query }}{{ . | first | value }}{{ end }} short`
+	queries := annotationQueries(description)
+	if want := `max(mhst_area_pupil_short{area="x", team="x"})`; len(queries) != 1 || queries[0] != want {
+		t.Fatalf("annotationQueries(%q) = %q, want [%q]", description, queries, want)
+	}
+	if problems := strings.Join(cat.check(queries[0]), "; "); !strings.Contains(problems, "no metric mhst_area_pupil_short") {
+		t.Errorf("%s: want a problem with the metric, got %q", queries[0], problems)
 	}
 }
