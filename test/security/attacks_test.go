@@ -139,6 +139,11 @@ const (
 	labelOwner     = "is set by the mhst-operator only"
 	createdByOwner = "mhst.io/created-by annotation of namespace"
 	releasedOwner  = "mhst.io/released-by annotation of namespace"
+	// The policy mhst-operator-configmaps, and what it tells to do instead.
+	governanceOwner = "ConfigMap mhst-governance in namespace " + yorkNamespace + " is written by the mhst-operator only: " +
+		"it names the governance board that may agree allocations"
+	reportOwner = "ConfigMap mhst-coverage-report in namespace " + yorkNamespace + " is written by the mhst-operator only: " +
+		"it is the coverage report the operator builds"
 )
 
 // TestLeadCannotAgreeForTheBoard: a lead manages allocations but cannot
@@ -241,6 +246,63 @@ func TestBoardAgreesAndNothingElse(t *testing.T) {
 	// policy's parameter no longer names him either.
 	attack{name: "a former board member records an agreement", by: board, target: cov("york-1-2024"),
 		do: mergePatch(cov("york-1-2024"), agreementPatch(yorkBoardUser, yorkBoardUser))}.run(t)
+}
+
+// TestOnlyTheOperatorWritesItsConfigMaps: whoever may write ConfigMaps in
+// an area's namespace (a blueprint author) cannot rewrite the board
+// policy's parameter to put themself on the board, delete it to turn the
+// policy off in the namespace, nor forge or delete the area's coverage
+// report. (Leads and board members may not write ConfigMaps at all:
+// TestLeadCannotAgreeForTheBoard.)
+func TestOnlyTheOperatorWritesItsConfigMaps(t *testing.T) {
+	ctx := t.Context()
+	g := NewWithT(t)
+	author := func(t *testing.T) client.Client { return as(t, blueprintAuthor) }
+	governance := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: mhstv1alpha1.GovernanceConfigMapName}}
+	report := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "mhst-coverage-report"}}
+	var reportBefore corev1.ConfigMap
+	g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(report), &reportBefore)).To(Succeed())
+	// The whole object, as kubectl edit or replace sends it.
+	replace := func(obj client.Object, change func(*corev1.ConfigMap)) func(context.Context, client.Client) error {
+		return func(ctx context.Context, c client.Client) error {
+			var cm corev1.ConfigMap
+			if err := c.Get(ctx, client.ObjectKeyFromObject(obj), &cm); err != nil {
+				return err
+			}
+			change(&cm)
+			return c.Update(ctx, &cm)
+		}
+	}
+	for _, a := range []attack{
+		{name: "puts themself on the board", by: author, target: governance,
+			do: mergePatch(governance, `{"data":{"boardUsers":"`+blueprintAuthor+`"}}`), refusal: governanceOwner},
+		{name: "replaces the board's parameter whole", by: author, target: governance,
+			do: replace(governance, func(cm *corev1.ConfigMap) {
+				cm.Data[mhstv1alpha1.GovernanceKeyBoardGroups] += "\nsystem:authenticated"
+			}), refusal: governanceOwner},
+		{name: "takes the operator's labels off the parameter", by: author, target: governance,
+			do: mergePatch(governance, `{"metadata":{"labels":{"app.kubernetes.io/managed-by":null,"mhst.io/configmap":null}}}`), refusal: governanceOwner},
+		{name: "deletes the parameter, which turns the board's policy off in the namespace", by: author, target: governance,
+			do: remove(governance), refusal: governanceOwner},
+		{name: "forges the area's coverage report", by: author,
+			do: mergePatch(report, `{"data":{"report.json":"{\"forged\":true}"}}`), refusal: reportOwner},
+		{name: "deletes the area's coverage report", by: author, do: remove(report), refusal: reportOwner},
+	} {
+		a.run(t)
+	}
+	// The operator rebuilds the report whenever the area's teams or
+	// allocations change, so its resourceVersion may move on: the same
+	// object (not one made again after a deletion) without the forgery is
+	// what shows the attacks changed nothing.
+	var reportAfter corev1.ConfigMap
+	g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(report), &reportAfter)).To(Succeed())
+	g.Expect(reportAfter.UID).To(Equal(reportBefore.UID), "the report was not deleted")
+	g.Expect(reportAfter.Data["report.json"]).NotTo(ContainSubstring("forged"))
+
+	// The author's own ConfigMaps are theirs to write, in the same namespace.
+	own := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "bea-notes"}, Data: map[string]string{"k": "v"}}
+	g.Expect(author(t).Create(ctx, own)).To(Succeed())
+	g.Expect(author(t).Delete(ctx, own)).To(Succeed())
 }
 
 // expectEvent waits for an Event about the allocation with that reason and
