@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -234,7 +235,30 @@ func TestBoardAgreesAndNothingElse(t *testing.T) {
 	expectEvent(t, "york-1-2023", "AgreementWithdrawn", "withdrawn by "+yorkLead)
 
 	// Removed from the board, bob can no longer agree, as soon as the
-	// operator has updated the policy's parameter.
+	// operator has updated the policy's parameter. RBAC alone must not be
+	// what stops him: he also belongs to a group that may write the area's
+	// allocations (as a platform team might grant an office's staff), a
+	// grant that stays when he leaves the board. While he is on the board
+	// the policy lets him agree (a dry run, to change nothing yet).
+	const staffGroup = "york-schools-office"
+	formerMember := func(t *testing.T) client.Client { return as(t, yorkBoardUser, staffGroup) }
+	for _, obj := range []client.Object{
+		&rbacv1.Role{
+			ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "test-allocation-editors"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{mhstv1alpha1.GroupVersion.Group}, Resources: []string{"schoolcoverages"},
+				Verbs: []string{"get", "update", "patch"}}},
+		},
+		&rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "test-allocation-editors"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "test-allocation-editors"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: staffGroup}},
+		},
+	} {
+		g.Expect(admin.Create(ctx, obj)).To(Succeed())
+	}
+	g.Expect(mergePatch(cov("york-1-2024"), agreementPatch(yorkBoardUser, yorkBoardUser))(ctx, client.NewDryRunClient(formerMember(t)))).
+		To(Succeed(), "a board member agrees")
+
 	g.Expect(mergePatch(&mhstv1alpha1.LocalArea{ObjectMeta: metav1.ObjectMeta{Name: "york"}},
 		`{"spec":{"governance":{"board":[{"kind":"Group","name":"`+yorkBoardGroup+`","sector":"Health","role":"Chair"},{"kind":"Group","name":"york-schools","sector":"Education"}]}}}`)(ctx, admin)).To(Succeed())
 	eventually(t, func(g Gomega) {
@@ -242,10 +266,16 @@ func TestBoardAgreesAndNothingElse(t *testing.T) {
 		g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: yorkNamespace, Name: mhstv1alpha1.GovernanceConfigMapName}, &cm)).To(Succeed())
 		g.Expect(cm.Data[mhstv1alpha1.GovernanceKeyBoardUsers]).To(BeEmpty())
 	}).Should(Succeed())
-	// RBAC refuses first (the board's RoleBinding lost bob too); the
-	// policy's parameter no longer names him either.
-	attack{name: "a former board member records an agreement", by: board, target: cov("york-1-2024"),
-		do: mergePatch(cov("york-1-2024"), agreementPatch(yorkBoardUser, yorkBoardUser))}.run(t)
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   yorkBoardUser,
+		Groups: []string{staffGroup, "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: yorkNamespace, Verb: "patch",
+			Group: mhstv1alpha1.GroupVersion.Group, Resource: "schoolcoverages", Name: "york-1-2024"},
+	}}
+	g.Expect(admin.Create(ctx, review)).To(Succeed())
+	g.Expect(review.Status.Allowed).To(BeTrue(), "RBAC still lets the former member write the allocation, so the refusal below is the policy's")
+	attack{name: "a former board member records an agreement", by: formerMember, target: cov("york-1-2024"),
+		do: mergePatch(cov("york-1-2024"), agreementPatch(yorkBoardUser, yorkBoardUser)), refusal: onlyTheBoard + "; " + yorkBoardUser + " is neither"}.run(t)
 }
 
 // TestOnlyTheOperatorWritesItsConfigMaps: whoever may write ConfigMaps in
