@@ -34,6 +34,12 @@ const (
 	// from any other error, RBAC denials included.
 	labelDenied     = "is set by the mhst-operator only"
 	namespaceDenied = "belongs to no LocalArea"
+	configMapDenied = "is written by the mhst-operator only"
+
+	// The control plane's own identities, as kube-controller-manager with
+	// ServiceAccount credentials has them.
+	garbageCollector    = "system:serviceaccount:kube-system:generic-garbage-collector"
+	namespaceController = "system:serviceaccount:kube-system:namespace-controller"
 )
 
 // clients are the test's views of the API server: as an administrator, and
@@ -41,6 +47,7 @@ const (
 // may edit namespaces and the mhst.io kinds.
 type clients struct {
 	admin, operator, other client.Client
+	gc, namespaces         client.Client
 }
 
 func TestAdmissionPolicies(t *testing.T) {
@@ -48,13 +55,79 @@ func TestAdmissionPolicies(t *testing.T) {
 	ctx := t.Context()
 	c := startCluster(t)
 
-	objs, err := manifests.ReadFiles("../../config/admission/area_namespace_policy.yaml", "../../config/admission/area_label_policy.yaml")
+	objs, err := manifests.ReadFiles("../../config/admission/area_namespace_policy.yaml", "../../config/admission/area_label_policy.yaml",
+		"../../config/admission/operator_configmaps_policy.yaml")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(manifests.Apply(ctx, c.admin, objs)).To(Succeed())
 	waitForPolicies(t, c)
 
 	t.Run("namespace label", func(t *testing.T) { testAreaLabel(t, c) })
 	t.Run("teams and coverages", func(t *testing.T) { testAreaNamespace(t, c) })
+	t.Run("the operator's ConfigMaps", func(t *testing.T) { testOperatorConfigMaps(t, c) })
+}
+
+// testOperatorConfigMaps: in an area's namespace, only the operator writes
+// the ConfigMaps mhst-governance and mhst-coverage-report; a trusted
+// applier (system:masters here), the garbage collector, and the deletion
+// of a namespace being deleted are let through. Other ConfigMaps, and
+// ConfigMaps of those names elsewhere, are left alone.
+func testOperatorConfigMaps(t *testing.T, c clients) {
+	g := NewWithT(t)
+	ctx := t.Context()
+	for _, ns := range []string{"mhst-york", "mhst-gone"} {
+		g.Expect(createNamespace(ns, map[string]string{mhstv1alpha1.LabelArea: strings.TrimPrefix(ns, "mhst-")})(ctx, c.operator)).To(Succeed())
+	}
+	g.Expect(createNamespace("team-tools", nil)(ctx, c.admin)).To(Succeed())
+	// The policy is loaded a moment after it is created.
+	g.Eventually(func() error {
+		err := createConfigMap("mhst-york", "mhst-governance")(ctx, c.other)
+		if err == nil {
+			return c.admin.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "mhst-york", Name: "mhst-governance"}})
+		}
+		if !strings.Contains(err.Error(), configMapDenied) {
+			return err
+		}
+		return nil
+	}).WithTimeout(30 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+
+	tests := []struct {
+		name   string
+		as     func(clients) client.Client
+		do     func(ctx context.Context, c client.Client) error
+		denied bool
+	}{
+		{"operator creates the board's parameter", asOperator, createConfigMap("mhst-york", "mhst-governance"), false},
+		{"operator creates the report", asOperator, createConfigMap("mhst-york", "mhst-coverage-report"), false},
+		{"operator changes the board's parameter", asOperator, patchConfigMap("mhst-york", "mhst-governance"), false},
+		{"user changes the board's parameter", asOther, patchConfigMap("mhst-york", "mhst-governance"), true},
+		{"user deletes the board's parameter", asOther, deleteConfigMap("mhst-york", "mhst-governance"), true},
+		{"user changes the report", asOther, patchConfigMap("mhst-york", "mhst-coverage-report"), true},
+		{"user deletes the report", asOther, deleteConfigMap("mhst-york", "mhst-coverage-report"), true},
+		{"user creates a blueprint", asOther, createConfigMap("mhst-york", "blueprint"), false},
+		{"user changes a blueprint", asOther, patchConfigMap("mhst-york", "blueprint"), false},
+		{"user deletes a blueprint", asOther, deleteConfigMap("mhst-york", "blueprint"), false},
+		{"user creates a ConfigMap of the name outside any area", asOther, createConfigMap("team-tools", "mhst-governance"), false},
+		{"user changes it outside any area", asOther, patchConfigMap("team-tools", "mhst-governance"), false},
+		{"operator creates the parameter of an area that goes", asOperator, createConfigMap("mhst-gone", "mhst-governance"), false},
+		{"operator creates the report of an area that goes", asOperator, createConfigMap("mhst-gone", "mhst-coverage-report"), false},
+		{"a trusted applier changes the board's parameter", asAdmin, patchConfigMap("mhst-york", "mhst-governance"), false},
+		{"the garbage collector deletes the report", asGC, deleteConfigMap("mhst-york", "mhst-coverage-report"), false},
+		{"user creates the report", asOther, createConfigMap("mhst-york", "mhst-coverage-report"), true},
+		// Without a namespace controller in this cluster, the namespace stays
+		// Terminating with its ConfigMaps in it.
+		{"the area's namespace is deleted", asAdmin, deleteNamespace("mhst-gone"), false},
+		{"user changes the parameter in a namespace being deleted", asOther, patchConfigMap("mhst-gone", "mhst-governance"), true},
+		{"the namespace controller deletes the parameter of a namespace being deleted", asNamespaceController, deleteConfigMap("mhst-gone", "mhst-governance"), false},
+		{"user deletes the report of a namespace being deleted", asOther, deleteConfigMap("mhst-gone", "mhst-coverage-report"), false},
+	}
+	for _, tt := range tests {
+		err := tt.do(ctx, tt.as(c))
+		if tt.denied {
+			expectDenied(t, tt.name, err, configMapDenied)
+		} else if err != nil {
+			t.Errorf("%s: want allowed, got %v", tt.name, err)
+		}
+	}
 }
 
 // testAreaLabel: only the operator sets, changes or removes a namespace's
@@ -160,6 +233,28 @@ func asAdmin(c clients) client.Client    { return c.admin }
 func asOperator(c clients) client.Client { return c.operator }
 func asOther(c clients) client.Client    { return c.other }
 
+func asGC(c clients) client.Client                  { return c.gc }
+func asNamespaceController(c clients) client.Client { return c.namespaces }
+
+func createConfigMap(ns, name string) func(context.Context, client.Client) error {
+	return func(ctx context.Context, c client.Client) error {
+		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{"k": "v"}})
+	}
+}
+
+func patchConfigMap(ns, name string) func(context.Context, client.Client) error {
+	return func(ctx context.Context, c client.Client) error {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		return c.Patch(ctx, cm, client.RawPatch("application/merge-patch+json", []byte(`{"data":{"k":"changed"}}`)))
+	}
+}
+
+func deleteConfigMap(ns, name string) func(context.Context, client.Client) error {
+	return func(ctx context.Context, c client.Client) error {
+		return c.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	}
+}
+
 func createNamespace(name string, labels map[string]string) func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
 		return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}})
@@ -232,11 +327,13 @@ func startCluster(t *testing.T) clients {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(mhstv1alpha1.AddToScheme(scheme))
 	c := clients{
-		admin:    newClient(t, cluster.Config, scheme, ""),
-		operator: newClient(t, cluster.Config, scheme, operatorUser),
-		other:    newClient(t, cluster.Config, scheme, otherUser),
+		admin:      newClient(t, cluster.Config, scheme, ""),
+		operator:   newClient(t, cluster.Config, scheme, operatorUser),
+		other:      newClient(t, cluster.Config, scheme, otherUser),
+		gc:         newClient(t, cluster.Config, scheme, garbageCollector),
+		namespaces: newClient(t, cluster.Config, scheme, namespaceController),
 	}
-	grantEditors(t, c.admin, operatorUser, otherUser)
+	grantEditors(t, c.admin, operatorUser, otherUser, garbageCollector, namespaceController)
 	return c
 }
 
@@ -251,14 +348,14 @@ func newClient(t *testing.T, cfg *rest.Config, scheme *runtime.Scheme, user stri
 	return c
 }
 
-// grantEditors lets users create, change and delete namespaces and the
-// mhst.io kinds anywhere.
+// grantEditors lets users create, change and delete namespaces,
+// ConfigMaps and the mhst.io kinds anywhere.
 func grantEditors(t *testing.T, c client.Client, users ...string) {
 	t.Helper()
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: "test-editor"},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "create", "update", "patch", "delete"}},
+			{APIGroups: []string{""}, Resources: []string{"namespaces", "configmaps"}, Verbs: []string{"get", "create", "update", "patch", "delete"}},
 			{APIGroups: []string{mhstv1alpha1.GroupVersion.Group}, Resources: []string{"supportteams", "schoolcoverages"}, Verbs: []string{"get", "create", "delete"}},
 		},
 	}

@@ -19,6 +19,8 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mhst-io/mhst-operator/internal/manifests"
 )
 
 const operatorNamespace = "mhst-system"
@@ -103,6 +105,32 @@ func TestDefaultInstallsEverything(t *testing.T) {
 	for _, w := range want {
 		if !slices.Contains(got, w) {
 			t.Errorf("config/default does not install %s; it installs %v", w, got)
+		}
+	}
+}
+
+// TestDefaultInstallsEveryAdmissionPolicy: every policy file of
+// config/admission is listed in its kustomization, so that config/default,
+// and the shipped installation the tests run under, enforce it. (test/chart
+// compares the chart's policies with the same files.)
+func TestDefaultInstallsEveryAdmissionPolicy(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "config", "admission", "*_policy.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no policies in config/admission (%v)", err)
+	}
+	installed := map[string]bool{}
+	for _, r := range build(t, "default").Resources() {
+		installed[r.GetKind()+"/"+r.GetName()] = true
+	}
+	for _, file := range files {
+		objs, err := manifests.ReadFiles(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, obj := range objs {
+			if id := obj.GetKind() + "/" + obj.GetName(); !installed[id] {
+				t.Errorf("config/default does not install %s of %s: list the file in config/admission/kustomization.yaml", id, filepath.Base(file))
+			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -34,16 +35,29 @@ type attack struct {
 	// target is the object that must be unchanged afterwards (its
 	// resourceVersion), or nil.
 	target client.Object
+	// dryRun sends every write of do as a server dry run, for attacks
+	// that must not really happen even should a policy fail open. A dry
+	// run changes nothing whatever the answer, so it has no target: the
+	// refusal, with the message of the rule, is the whole check, and
+	// refusal must be set.
+	dryRun bool
 }
 
 func (a attack) run(t *testing.T) {
 	t.Run(a.name, func(t *testing.T) {
 		ctx := t.Context()
+		c := a.by(t)
+		if a.dryRun {
+			if a.refusal == "" || a.target != nil {
+				t.Fatal("a dry-run attack proves something only by its refusal: set refusal, and no target")
+			}
+			c = client.NewDryRunClient(c)
+		}
 		before := ""
 		if a.target != nil {
 			before = resourceVersion(t, a.target)
 		}
-		err := a.do(ctx, a.by(t))
+		err := a.do(ctx, c)
 		switch {
 		case err == nil:
 			t.Fatalf("allowed; it must be refused")
@@ -52,6 +66,7 @@ func (a attack) run(t *testing.T) {
 		case a.refusal != "" && !strings.Contains(err.Error(), a.refusal):
 			t.Fatalf("refused, but not by the rule it should be (%q): %v", a.refusal, err)
 		}
+		t.Logf("refused: %v", err)
 		if a.target != nil {
 			if after := resourceVersion(t, a.target); after != before {
 				t.Errorf("%s %s changed (resourceVersion %s to %s) although the attack was refused", a.target.GetObjectKind().GroupVersionKind().Kind, a.target.GetName(), before, after)
@@ -125,6 +140,11 @@ const (
 	labelOwner     = "is set by the mhst-operator only"
 	createdByOwner = "mhst.io/created-by annotation of namespace"
 	releasedOwner  = "mhst.io/released-by annotation of namespace"
+	// The policy mhst-operator-configmaps, and what it tells to do instead.
+	governanceOwner = "ConfigMap mhst-governance in namespace " + yorkNamespace + " is written by the mhst-operator only: " +
+		"it names the governance board that may agree allocations"
+	reportOwner = "ConfigMap mhst-coverage-report in namespace " + yorkNamespace + " is written by the mhst-operator only: " +
+		"it is the coverage report the operator builds"
 )
 
 // TestLeadCannotAgreeForTheBoard: a lead manages allocations but cannot
@@ -215,7 +235,30 @@ func TestBoardAgreesAndNothingElse(t *testing.T) {
 	expectEvent(t, "york-1-2023", "AgreementWithdrawn", "withdrawn by "+yorkLead)
 
 	// Removed from the board, bob can no longer agree, as soon as the
-	// operator has updated the policy's parameter.
+	// operator has updated the policy's parameter. RBAC alone must not be
+	// what stops him: he also belongs to a group that may write the area's
+	// allocations (as a platform team might grant an office's staff), a
+	// grant that stays when he leaves the board. While he is on the board
+	// the policy lets him agree (a dry run, to change nothing yet).
+	const staffGroup = "york-schools-office"
+	formerMember := func(t *testing.T) client.Client { return as(t, yorkBoardUser, staffGroup) }
+	for _, obj := range []client.Object{
+		&rbacv1.Role{
+			ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "test-allocation-editors"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{mhstv1alpha1.GroupVersion.Group}, Resources: []string{"schoolcoverages"},
+				Verbs: []string{"get", "update", "patch"}}},
+		},
+		&rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "test-allocation-editors"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "test-allocation-editors"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: staffGroup}},
+		},
+	} {
+		g.Expect(admin.Create(ctx, obj)).To(Succeed())
+	}
+	g.Expect(mergePatch(cov("york-1-2024"), agreementPatch(yorkBoardUser, yorkBoardUser))(ctx, client.NewDryRunClient(formerMember(t)))).
+		To(Succeed(), "a board member agrees")
+
 	g.Expect(mergePatch(&mhstv1alpha1.LocalArea{ObjectMeta: metav1.ObjectMeta{Name: "york"}},
 		`{"spec":{"governance":{"board":[{"kind":"Group","name":"`+yorkBoardGroup+`","sector":"Health","role":"Chair"},{"kind":"Group","name":"york-schools","sector":"Education"}]}}}`)(ctx, admin)).To(Succeed())
 	eventually(t, func(g Gomega) {
@@ -223,10 +266,73 @@ func TestBoardAgreesAndNothingElse(t *testing.T) {
 		g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: yorkNamespace, Name: mhstv1alpha1.GovernanceConfigMapName}, &cm)).To(Succeed())
 		g.Expect(cm.Data[mhstv1alpha1.GovernanceKeyBoardUsers]).To(BeEmpty())
 	}).Should(Succeed())
-	// RBAC refuses first (the board's RoleBinding lost bob too); the
-	// policy's parameter no longer names him either.
-	attack{name: "a former board member records an agreement", by: board, target: cov("york-1-2024"),
-		do: mergePatch(cov("york-1-2024"), agreementPatch(yorkBoardUser, yorkBoardUser))}.run(t)
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   yorkBoardUser,
+		Groups: []string{staffGroup, "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: yorkNamespace, Verb: "patch",
+			Group: mhstv1alpha1.GroupVersion.Group, Resource: "schoolcoverages", Name: "york-1-2024"},
+	}}
+	g.Expect(admin.Create(ctx, review)).To(Succeed())
+	g.Expect(review.Status.Allowed).To(BeTrue(), "RBAC still lets the former member write the allocation, so the refusal below is the policy's")
+	attack{name: "a former board member records an agreement", by: formerMember, target: cov("york-1-2024"),
+		do: mergePatch(cov("york-1-2024"), agreementPatch(yorkBoardUser, yorkBoardUser)), refusal: onlyTheBoard + "; " + yorkBoardUser + " is neither"}.run(t)
+}
+
+// TestOnlyTheOperatorWritesItsConfigMaps: whoever may write ConfigMaps in
+// an area's namespace (a blueprint author) cannot rewrite the board
+// policy's parameter to put themself on the board, delete it to turn the
+// policy off in the namespace, nor forge or delete the area's coverage
+// report. (Leads and board members may not write ConfigMaps at all:
+// TestLeadCannotAgreeForTheBoard.)
+func TestOnlyTheOperatorWritesItsConfigMaps(t *testing.T) {
+	ctx := t.Context()
+	g := NewWithT(t)
+	author := func(t *testing.T) client.Client { return as(t, blueprintAuthor) }
+	governance := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: mhstv1alpha1.GovernanceConfigMapName}}
+	report := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "mhst-coverage-report"}}
+	var reportBefore corev1.ConfigMap
+	g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(report), &reportBefore)).To(Succeed())
+	// The whole object, as kubectl edit or replace sends it.
+	replace := func(obj client.Object, change func(*corev1.ConfigMap)) func(context.Context, client.Client) error {
+		return func(ctx context.Context, c client.Client) error {
+			var cm corev1.ConfigMap
+			if err := c.Get(ctx, client.ObjectKeyFromObject(obj), &cm); err != nil {
+				return err
+			}
+			change(&cm)
+			return c.Update(ctx, &cm)
+		}
+	}
+	for _, a := range []attack{
+		{name: "puts themself on the board", by: author, target: governance,
+			do: mergePatch(governance, `{"data":{"boardUsers":"`+blueprintAuthor+`"}}`), refusal: governanceOwner},
+		{name: "replaces the board's parameter whole", by: author, target: governance,
+			do: replace(governance, func(cm *corev1.ConfigMap) {
+				cm.Data[mhstv1alpha1.GovernanceKeyBoardGroups] += "\nsystem:authenticated"
+			}), refusal: governanceOwner},
+		{name: "takes the operator's labels off the parameter", by: author, target: governance,
+			do: mergePatch(governance, `{"metadata":{"labels":{"app.kubernetes.io/managed-by":null,"mhst.io/configmap":null}}}`), refusal: governanceOwner},
+		{name: "deletes the parameter, which turns the board's policy off in the namespace", by: author, target: governance,
+			do: remove(governance), refusal: governanceOwner},
+		{name: "forges the area's coverage report", by: author,
+			do: mergePatch(report, `{"data":{"report.json":"{\"forged\":true}"}}`), refusal: reportOwner},
+		{name: "deletes the area's coverage report", by: author, do: remove(report), refusal: reportOwner},
+	} {
+		a.run(t)
+	}
+	// The operator rebuilds the report whenever the area's teams or
+	// allocations change, so its resourceVersion may move on: the same
+	// object (not one made again after a deletion) without the forgery is
+	// what shows the attacks changed nothing.
+	var reportAfter corev1.ConfigMap
+	g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(report), &reportAfter)).To(Succeed())
+	g.Expect(reportAfter.UID).To(Equal(reportBefore.UID), "the report was not deleted")
+	g.Expect(reportAfter.Data["report.json"]).NotTo(ContainSubstring("forged"))
+
+	// The author's own ConfigMaps are theirs to write, in the same namespace.
+	own := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "bea-notes"}, Data: map[string]string{"k": "v"}}
+	g.Expect(author(t).Create(ctx, own)).To(Succeed())
+	g.Expect(author(t).Delete(ctx, own)).To(Succeed())
 }
 
 // expectEvent waits for an Event about the allocation with that reason and
@@ -320,7 +426,6 @@ func TestOperatorCannotBeTurnedIntoClusterAdmin(t *testing.T) {
 	g.Expect(mergePatch(handed, `{"metadata":{"labels":{"mhst.io/area":"hull"}}}`)(ctx, admin)).To(Succeed())
 
 	op := operator
-	dry := client.DryRunAll
 	deployment := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "backdoor"},
 		Spec: appsv1.DeploymentSpec{
@@ -332,41 +437,32 @@ func TestOperatorCannotBeTurnedIntoClusterAdmin(t *testing.T) {
 		},
 	}
 	for _, a := range []attack{
-		{name: "creates a Deployment in kube-system", by: op, target: deployment, do: create(deployment, dry), refusal: operatorScope},
-		{name: "changes a ConfigMap in kube-system", by: op, target: settings,
-			do: func(ctx context.Context, c client.Client) error {
-				return c.Patch(ctx, settings.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"data":{"k":"x"}}`)), client.DryRunAll)
-			}, refusal: operatorScope},
-		{name: "binds its own ClusterRole to another user", by: op,
-			target: &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "mallory-is-operator"}},
+		{name: "creates a Deployment in kube-system", by: op, dryRun: true, do: create(deployment), refusal: operatorScope},
+		{name: "changes a ConfigMap in kube-system", by: op, dryRun: true,
+			do: mergePatch(settings, `{"data":{"k":"x"}}`), refusal: operatorScope},
+		{name: "binds its own ClusterRole to another user", by: op, dryRun: true,
 			do: create(&rbacv1.ClusterRoleBinding{
 				ObjectMeta: metav1.ObjectMeta{Name: "mallory-is-operator"},
 				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: shipped.ServiceAccount},
 				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}},
-			}, dry), refusal: operatorScope},
-		{name: "binds its own ClusterRole in an area's namespace", by: op,
-			target: &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "mallory"}},
+			}), refusal: operatorScope},
+		{name: "binds its own ClusterRole in an area's namespace", by: op, dryRun: true,
 			do: create(&rbacv1.RoleBinding{
 				ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "mallory"},
 				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: shipped.ServiceAccount},
 				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}},
-			}, dry), refusal: operatorScope},
-		{name: "changes a ClusterRole it does not own", by: op, target: foreignRole,
-			do: func(ctx context.Context, c client.Client) error {
-				return c.Patch(ctx, foreignRole.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"rules":[]}`)), client.DryRunAll)
-			}, refusal: operatorScope},
-		{name: "deletes a ClusterRole it does not own", by: op, target: foreignRole, do: remove(foreignRole, dry), refusal: operatorScope},
-		{name: "deletes a ClusterRole named like its own that it did not make", by: op, target: lookalike, do: remove(lookalike, dry), refusal: operatorScope},
-		{name: "deletes another application's namespace", by: op, target: tools, do: remove(tools, dry), refusal: operatorScope},
-		{name: "deletes a namespace handed over to an area, which it did not create", by: op, target: handed, do: remove(handed, dry), refusal: operatorScope},
-		{name: "creates a namespace for no area", by: op, target: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "not-an-area"}},
-			do: create(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "not-an-area"}}, dry), refusal: operatorScope},
-		{name: "grants more than reading one LocalArea in a reader role", by: op,
-			target: &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "mhst-area-york-reader"}},
-			do: func(ctx context.Context, c client.Client) error {
-				return c.Patch(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "mhst-area-york-reader"}},
-					client.RawPatch(types.MergePatchType, []byte(`{"rules":[{"apiGroups":["mhst.io"],"resources":["localareas"],"verbs":["get","watch","update"],"resourceNames":["york"]}]}`)), client.DryRunAll)
-			}, refusal: operatorScope},
+			}), refusal: operatorScope},
+		{name: "changes a ClusterRole it does not own", by: op, dryRun: true,
+			do: mergePatch(foreignRole, `{"rules":[]}`), refusal: operatorScope},
+		{name: "deletes a ClusterRole it does not own", by: op, dryRun: true, do: remove(foreignRole), refusal: operatorScope},
+		{name: "deletes a ClusterRole named like its own that it did not make", by: op, dryRun: true, do: remove(lookalike), refusal: operatorScope},
+		{name: "deletes another application's namespace", by: op, dryRun: true, do: remove(tools), refusal: operatorScope},
+		{name: "deletes a namespace handed over to an area, which it did not create", by: op, dryRun: true, do: remove(handed), refusal: operatorScope},
+		{name: "creates a namespace for no area", by: op, dryRun: true,
+			do: create(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "not-an-area"}}), refusal: operatorScope},
+		{name: "grants more than reading one LocalArea in a reader role", by: op, dryRun: true,
+			do: mergePatch(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "mhst-area-york-reader"}},
+				`{"rules":[{"apiGroups":["mhst.io"],"resources":["localareas"],"verbs":["get","watch","update"],"resourceNames":["york"]}]}`), refusal: operatorScope},
 		{name: "reads Secrets", by: op,
 			do: func(ctx context.Context, c client.Client) error {
 				return c.List(ctx, &corev1.SecretList{}, client.InNamespace("kube-system"))

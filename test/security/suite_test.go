@@ -222,7 +222,7 @@ func grant(ctx context.Context) error {
 		&rbacv1.Role{
 			ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "test-blueprint-author"},
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"},
-				Verbs: []string{"get", "create", "update", "patch"}}},
+				Verbs: []string{"get", "create", "update", "patch", "delete"}}},
 		},
 		&rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: yorkNamespace, Name: "test-blueprint-author"},
