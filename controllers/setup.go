@@ -125,7 +125,7 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 		return err
 	}
 	if len(cfg.SnapshotDates) > 0 {
-		schedule := &SnapshotScheduleReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}, Dates: cfg.SnapshotDates}
+		schedule := &SnapshotScheduleReconciler{Client: mgr.GetClient(), Clock: cfg.Clock, Dates: cfg.SnapshotDates}
 		if err := schedule.SetupWithManager(mgr); err != nil {
 			return err
 		}
