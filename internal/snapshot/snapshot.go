@@ -26,7 +26,7 @@ import (
 // most 1.5 MiB per object; a status that would come near it is refused
 // here, with a reason, rather than by etcd with a retry that never
 // succeeds. The largest real area (Lancashire, 628 settings) takes about a
-// tenth of it.
+// sixth of it (166 KiB).
 const MaxBytes = 1 << 20
 
 // Area is the record of one area at the moment p was worked out for: its
