@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,13 +17,16 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/plan"
 )
 
 // areaCoverage applies the coverage rules (internal/coverage) to the
 // SchoolCoverages and SupportTeams of an area's namespace, listed from the
-// cache. Every status and report that shows coverage takes its figures from
-// here (the area's, each allocation's, each team's, the area report), so they
-// can never disagree.
+// cache. Every status, report and snapshot that shows coverage takes its
+// figures from here (the area's, each allocation's, each team's, the area
+// report, an Area snapshot; the national report and National snapshots sum
+// the areas' statuses), so they can never disagree. ofArea adds what
+// depends on the date (package plan) in one place too.
 //
 // One change to an allocation wakes every allocation of its area, the
 // area's teams, the area and its report; they share one computation. The
@@ -84,11 +88,34 @@ func (a *areaCoverage) namespace(namespace string) *namespaceCoverage {
 	return n
 }
 
+// areaFigures is what the operator shows about an area at one moment, all
+// of it from one computation: the area's status.coverage and status.plan,
+// its report and its metrics, and a snapshot of it.
+type areaFigures struct {
+	// result is coverage.Compute's, shared with the other callers: copy
+	// what is kept (slices, pointers) before changing it.
+	result coverage.Result
+	// teams are the SupportTeams the result was computed from (see
+	// computedCoverage).
+	teams []mhstv1alpha1.SupportTeam
+	// plan is the area's plan at the moment asked for, and plan.Coverage
+	// its status.coverage at that moment: result.Area with the pupils
+	// covered by teams in training, the one figure that depends on the
+	// date. Whatever shows the area's coverage shows plan.Coverage, never
+	// result.Area, which lacks that figure.
+	plan plan.Plan
+}
+
 // ofArea computes the coverage of area's namespace against its target, and
-// returns the teams it was computed from.
-func (a *areaCoverage) ofArea(ctx context.Context, area *mhstv1alpha1.LocalArea) (coverage.Result, []mhstv1alpha1.SupportTeam, error) {
+// its coverage and plan at now.
+func (a *areaCoverage) ofArea(ctx context.Context, area *mhstv1alpha1.LocalArea, now time.Time) (areaFigures, error) {
 	c, err := a.ofNamespace(ctx, area.Status.Namespace, coverage.TargetOf(area))
-	return c.result, c.teams, err
+	if err != nil {
+		return areaFigures{}, err
+	}
+	// Cheap next to the computation (one pass over the teams), and it
+	// depends on now, so it is worked out for every caller.
+	return areaFigures{result: c.result, teams: c.teams, plan: plan.ForArea(area, c.result, c.teams, now)}, nil
 }
 
 // ofNamespace computes the coverage of the SchoolCoverages and SupportTeams

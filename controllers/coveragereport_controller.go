@@ -20,7 +20,6 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/apply"
-	"github.com/mhst-io/mhst-operator/internal/plan"
 	"github.com/mhst-io/mhst-operator/internal/report"
 )
 
@@ -86,14 +85,14 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if area.Status.Phase != mhstv1alpha1.PhaseActive || area.Status.Namespace == "" {
 		return ctrl.Result{}, nil
 	}
-	res, teams, err := r.Coverage.ofArea(ctx, &area)
+	now := nowOf(r.Clock)
+	figures, err := r.Coverage.ofArea(ctx, &area, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	now := nowOf(r.Clock)
-	p := plan.ForArea(&area, res, teams, now)
-	r.metrics.set(&area, res, p, teams)
-	files, err := report.AreaReport(&area, res, teams, p)
+	p := figures.plan
+	r.metrics.set(&area, figures.result, p, figures.teams)
+	files, err := report.AreaReport(&area, figures.result, figures.teams, p)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("build report of area %s: %w", area.Name, err)
 	}

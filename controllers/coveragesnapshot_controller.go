@@ -26,10 +26,12 @@ import (
 // The API server refuses any later change to the status anyway.
 //
 // The figures come from where the operator's other figures come from: an
-// Area snapshot from areaCoverageFromCache, the one computation of an
-// area's coverage, and a National snapshot from report.National, the sums
-// the national report publishes. So a snapshot equals the area's status
-// and the national report at the moment it is taken.
+// Area snapshot from areaCoverage.ofArea, the one computation of an area's
+// coverage and of what depends on the date (the pupils covered by teams in
+// training, at the moment the snapshot is taken, on the operator's clock),
+// and a National snapshot from report.National, the sums of the areas'
+// statuses the national report publishes. So a snapshot equals the area's
+// status and the national report at the moment it is taken.
 //
 // A snapshot that cannot be taken (its area does not exist or is not
 // Active) is also written once, Ready False and Stalled with the reason, and
@@ -45,7 +47,8 @@ type CoverageSnapshotReconciler struct {
 	client.Client
 	// APIReader reads a snapshot from the API server, past the cache.
 	APIReader client.Reader
-	// Clock gives the moment a snapshot is taken.
+	// Clock gives the moment a snapshot is taken: the operator's clock,
+	// the one the areas' plans are measured at; nil is the real clock.
 	Clock clock.PassiveClock
 	// NationalTarget is the national target, in percent of pupils covered,
 	// that National snapshots' targetMet measures against, as the national
@@ -93,7 +96,7 @@ func (r *CoverageSnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Req
 // there is none. It fails only when the cache cannot be read, which is
 // worth a retry.
 func (r *CoverageSnapshotReconciler) take(ctx context.Context, snap *mhstv1alpha1.CoverageSnapshot) error {
-	takenAt := metav1.NewTime(r.Clock.Now())
+	takenAt := metav1.NewTime(nowOf(r.Clock))
 	snap.Status.ObservedGeneration = snap.Generation
 	snap.Status.TakenAt = &takenAt
 
@@ -132,11 +135,11 @@ func (r *CoverageSnapshotReconciler) recordArea(ctx context.Context, snap *mhstv
 			"LocalArea %s is %s, not Active, so nothing was recorded. A snapshot is taken once: create another one once the area is Active.",
 			area.Name, phaseOrNone(area.Status.Phase))), nil
 	}
-	res, _, err := r.Coverage.ofArea(ctx, area)
+	figures, err := r.Coverage.ofArea(ctx, area, snap.Status.TakenAt.Time)
 	if err != nil {
 		return readiness{}, err
 	}
-	c, settings := snapshot.Area(res)
+	c, settings := snapshot.Area(figures.result, figures.plan)
 	snap.Status.Coverage = &c
 	snap.Status.Settings = settings
 	return ready(mhstv1alpha1.ReasonTaken, fmt.Sprintf("Recorded area %s: %d settings, %d of %d pupils covered (%s%%).",

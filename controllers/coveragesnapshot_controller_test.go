@@ -2,10 +2,15 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
-	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/report"
 	"github.com/mhst-io/mhst-operator/internal/snapshot"
 )
 
@@ -83,39 +88,59 @@ func storedDigest(t *testing.T, name string, scope mhstv1alpha1.SnapshotScope) s
 	return digest
 }
 
-// expectedSettings works out an area's settings from its SchoolCoverages
-// and SupportTeams listed straight from the API server, with the coverage
-// rules applied here, and the board decisions looked up in the allocations
-// themselves.
-func expectedSettings(t *testing.T, ns string) (mhstv1alpha1.AreaCoverage, []mhstv1alpha1.SnapshotSetting) {
-	t.Helper()
-	ctx := context.Background()
-	var covs mhstv1alpha1.SchoolCoverageList
-	var teams mhstv1alpha1.SupportTeamList
-	if err := k8sClient.List(ctx, &covs, client.InNamespace(ns)); err != nil {
-		t.Fatal(err)
-	}
-	if err := k8sClient.List(ctx, &teams, client.InNamespace(ns)); err != nil {
-		t.Fatal(err)
-	}
-	decisions := map[string]string{}
-	for _, cov := range covs.Items {
-		if cov.Spec.Agreement != nil {
-			decisions[cov.Name] = cov.Spec.Agreement.DecisionRef
+// handWorkedHartlepool is what a snapshot of the coverage scenario's
+// Hartlepool must record, with team-south in training: counted here one
+// register row at a time, with no help from the code under test
+// (coverage.Compute, package plan). north-first holds A[0:8] (its claim on
+// A[5] and A[6] is older than south-second's), south-second A[8:14], and
+// the teamless no-team-yet A[14:20] (A[0] counts as north-first's); the
+// target is the default 100%.
+func handWorkedHartlepool(s *coverageScenario) (mhstv1alpha1.AreaCoverage, []mhstv1alpha1.SnapshotSetting) {
+	var c mhstv1alpha1.AreaCoverage
+	settings := make([]mhstv1alpha1.SnapshotSetting, 0, 20)
+	for i, school := range s.a[0:20] { // sorted by URN, as a snapshot lists them
+		team, allocation, decision := "team-north", "north-first", "GB-2025-03 item north-first"
+		switch {
+		case i >= 14:
+			team, allocation, decision = "", "no-team-yet", ""
+		case i >= 8:
+			team, allocation, decision = "team-south", "south-second", "GB-2025-03 item south-second"
+		}
+		covered := i < 14
+		setting := mhstv1alpha1.SnapshotSetting{URN: school.URN, Name: school.Name, Pupils: school.Pupils,
+			Covered: covered, Team: team, Allocation: allocation, DecisionRef: decision}
+		if school.FSM != nil {
+			d := int64(*school.FSM)
+			setting.DisadvantagedPupils = &d
+		}
+		settings = append(settings, setting)
+
+		c.Settings++
+		c.Pupils += school.Pupils
+		c.DisadvantagedPupils += fsmOf(school)
+		if covered {
+			c.SettingsCovered++
+			c.PupilsCovered += school.Pupils
+			c.DisadvantagedPupilsCovered += fsmOf(school)
+			if team == "team-south" {
+				c.PupilsCoveredByTeamsInTraining += school.Pupils
+			}
 		}
 	}
-	res := coverage.Compute(covs.Items, teams.Items, 100)
-	var settings []mhstv1alpha1.SnapshotSetting
-	for _, rec := range res.Settings {
-		s := mhstv1alpha1.SnapshotSetting{URN: rec.URN, Name: rec.Name, Pupils: rec.Pupils, Covered: rec.Covered,
-			Team: rec.Team, Allocation: rec.Allocation, DecisionRef: decisions[rec.Allocation]}
-		if rec.DisadvantagedPupils != nil {
-			d := int64(*rec.DisadvantagedPupils)
-			s.DisadvantagedPupils = &d
-		}
-		settings = append(settings, s)
+	completeByHand(&c, 100)
+	return c, settings
+}
+
+// expectSameCoverage compares two sets of status.coverage figures one
+// field at a time, naming each field that differs.
+func expectSameCoverage(g Gomega, got, want mhstv1alpha1.AreaCoverage, what string) {
+	gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
+	for i := range gv.NumField() {
+		field := gv.Type().Field(i)
+		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+		g.Expect(gv.Field(i).Interface()).To(Equal(wv.Field(i).Interface()), "%s: status.coverage.%s", what, name)
 	}
-	return res.Area, settings
+	g.Expect(got).To(Equal(want), what)
 }
 
 // waitAreaFigures waits until the area's status.coverage has the settings
@@ -136,48 +161,52 @@ func TestCoverageSnapshotOfAnArea(t *testing.T) {
 	s := newCoverageScenario(t, "snap")
 	nsA := s.hartlepool.Status.Namespace
 	covered := sumOf(s.a[0:14])
-	waitAreaFigures(t, s.hartlepool.Name, 20, covered.pupils)
+	// team-south is still in training: it starts work a year after the
+	// operator's today.
+	inTraining := sumOf(s.a[8:14])
+	startsWork := testClock.Now().UTC().AddDate(1, 0, 0).Format(time.DateOnly)
+	patchTeam(t, nsA, "team-south", func(team *mhstv1alpha1.SupportTeam) { team.Spec.OperationalFrom = startsWork })
+	NewWithT(t).Eventually(func(g Gomega) {
+		area := getArea(ctx, g, s.hartlepool.Name)
+		g.Expect(area.Status.Coverage).NotTo(BeNil())
+		g.Expect([]int64{area.Status.Coverage.Settings, area.Status.Coverage.PupilsCovered, area.Status.Coverage.PupilsCoveredByTeamsInTraining}).
+			To(Equal([]int64{20, covered.pupils, inTraining.pupils}))
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
 
-	before := time.Now().Add(-time.Second)
+	before := testClock.Now().Add(-time.Second)
 	snap := takeSnapshot(t, k8sClient, "snap-hartlepool-now", s.hartlepool.Name)
 	g := NewWithT(t)
 	ready := expectSnapshotReady(g, snap, metav1.ConditionTrue, mhstv1alpha1.ReasonTaken)
 	g.Expect(ready.Message).To(ContainSubstring("20 settings"))
 	g.Expect(snap.Status.TakenAt.Time).To(BeTemporally(">=", before.Truncate(time.Second)))
-	g.Expect(snap.Status.TakenAt.Time).To(BeTemporally("<=", time.Now()))
+	g.Expect(snap.Status.TakenAt.Time).To(BeTemporally("<=", testClock.Now()))
 
 	t.Run("equals the area's status at that moment", func(t *testing.T) {
 		area := getArea(ctx, NewWithT(t), s.hartlepool.Name)
-		NewWithT(t).Expect(*snap.Status.Coverage).To(Equal(*area.Status.Coverage))
+		expectSameCoverage(NewWithT(t), *snap.Status.Coverage, *area.Status.Coverage, "the snapshot against the area's status")
 	})
 
-	t.Run("equals the coverage worked out from the allocations", func(t *testing.T) {
+	t.Run("equals the coverage counted by hand from the register", func(t *testing.T) {
 		g := NewWithT(t)
-		wantCoverage, wantSettings := expectedSettings(t, nsA)
-		g.Expect(*snap.Status.Coverage).To(Equal(wantCoverage))
+		wantCoverage, wantSettings := handWorkedHartlepool(s)
+		expectSameCoverage(g, *snap.Status.Coverage, wantCoverage, "the snapshot against the hand count")
+		g.Expect(snap.Status.Coverage.PupilsCoveredByTeamsInTraining).To(Equal(inTraining.pupils), "team-south's pupils rest on a team in training")
 		g.Expect(snap.Status.Settings).To(Equal(wantSettings))
+	})
 
-		// And with the register's own figures: every school listed, the
-		// first 14 covered, by the teams the scenario gives them.
-		all := sumOf(s.a[0:20])
-		g.Expect([]int64{snap.Status.Coverage.Settings, snap.Status.Coverage.Pupils, snap.Status.Coverage.PupilsCovered}).
-			To(Equal([]int64{all.settings, all.pupils, covered.pupils}))
-		byURN := map[string]mhstv1alpha1.SnapshotSetting{}
-		for _, setting := range snap.Status.Settings {
-			byURN[setting.URN] = setting
-		}
-		for i, school := range s.a[0:20] {
-			got := byURN[school.URN]
-			team, allocation, decision := "team-north", "north-first", "GB-2025-03 item north-first"
-			switch {
-			case i >= 14:
-				team, allocation, decision = "", "no-team-yet", ""
-			case i >= 8:
-				team, allocation, decision = "team-south", "south-second", "GB-2025-03 item south-second"
-			}
-			g.Expect(got.Pupils).To(Equal(school.Pupils), "pupils of %s", school.URN)
-			g.Expect([]any{got.Covered, got.Team, got.Allocation, got.DecisionRef}).To(Equal([]any{i < 14, team, allocation, decision}), "setting %s", school.URN)
-		}
+	t.Run("equals the area report and the national report", func(t *testing.T) {
+		areaReport(t, nsA, func(g Gomega, summary report.AreaSummary) {
+			expectSameCoverage(g, summary.Totals.AreaCoverage, *snap.Status.Coverage, "the area report against the snapshot")
+		})
+		NewWithT(t).Eventually(func(g Gomega) {
+			var cm corev1.ConfigMap
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: operatorNamespace, Name: NationalReportName}, &cm)).To(Succeed())
+			var summary report.NationalSummary
+			g.Expect(json.Unmarshal([]byte(cm.Data[NationalReportJSONKey]), &summary)).To(Succeed())
+			i := slices.IndexFunc(summary.Areas, func(r report.AreaRow) bool { return r.Name == s.hartlepool.Name })
+			g.Expect(i).To(BeNumerically(">=", 0), "the national report lists no %s", s.hartlepool.Name)
+			expectSameCoverage(g, summary.Areas[i].AreaCoverage, *snap.Status.Coverage, "the national report's row against the snapshot")
+		}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
 	})
 
 	t.Run("sealed with a digest anyone can recompute", func(t *testing.T) {

@@ -276,7 +276,7 @@ func (r *LocalAreaReconciler) markActive(area *mhstv1alpha1.LocalArea, now time.
 // observeTeamsAndCoverage counts the area's SupportTeams and computes its
 // coverage from its SchoolCoverages, both read from the cache.
 func (r *LocalAreaReconciler) observeTeamsAndCoverage(ctx context.Context, area *mhstv1alpha1.LocalArea) error {
-	res, _, err := r.Coverage.ofArea(ctx, area)
+	figures, err := r.Coverage.ofArea(ctx, area, nowOf(r.Clock))
 	if err != nil {
 		return err
 	}
@@ -287,8 +287,7 @@ func (r *LocalAreaReconciler) observeTeamsAndCoverage(ctx context.Context, area 
 		return fmt.Errorf("list teams of area %s: %w", area.Name, err)
 	}
 	area.Status.Teams = countTeams(teams.Items)
-	area.Status.Coverage = &res.Area
-	recordPlan(area, res, teams.Items, nowOf(r.Clock))
+	recordPlan(area, figures.plan)
 	return nil
 }
 

@@ -8,16 +8,16 @@ import (
 	"github.com/mhst-io/mhst-operator/internal/plan"
 )
 
-// recordPlan records what depends on the date in the area's status: the
-// coverage that rests on teams in training, status.plan against the current
-// target, and the OnTrack condition. area.Status.Coverage must already hold
-// res.Area. When the current target passes is planRequeue's.
-func recordPlan(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha1.SupportTeam, now time.Time) {
-	p := plan.ForArea(area, res, teams, now)
-	if area.Status.Coverage != nil {
-		area.Status.Coverage.PupilsCoveredByTeamsInTraining = p.PupilsCoveredByTeamsInTraining
-	}
-	area.Status.Plan = &p.Status
+// recordPlan records the area's coverage and plan at one moment, as
+// areaCoverage.ofArea worked them out, in its status: status.coverage
+// (with the pupils that rest on teams in training), status.plan against
+// the current target, and the OnTrack condition. When the current target
+// passes is planRequeue's.
+func recordPlan(area *mhstv1alpha1.LocalArea, p plan.Plan) {
+	c := *p.Coverage.DeepCopy()
+	area.Status.Coverage = &c
+	status := p.Status
+	area.Status.Plan = &status
 	setCondition(&area.Status.Conditions, area.Generation, mhstv1alpha1.ConditionOnTrack,
 		boolStatus(p.OnTrack.Status), p.OnTrack.Reason, p.OnTrack.Message)
 }

@@ -169,17 +169,25 @@ func (a planArea) expectedCoverage(inTraining map[string]bool) mhstv1alpha1.Area
 			}
 		}
 	}
+	completeByHand(&c, 100)
+	return c
+}
+
+// completeByHand works out the figures of c that follow from its counts,
+// as the contract defines them, in the test's own integer arithmetic: the
+// percentages (half up), targetMet against target, and the equity index.
+func completeByHand(c *mhstv1alpha1.AreaCoverage, target int64) {
 	c.PupilsCoveredPercent = percentOf(c.PupilsCovered, c.Pupils)
 	c.SettingsCoveredPercent = percentOf(c.SettingsCovered, c.Settings)
 	c.DisadvantagedPupilsCoveredPercent = percentOf(c.DisadvantagedPupilsCovered, c.DisadvantagedPupils)
-	c.TargetMet = c.PupilsCovered == c.Pupils // coverageTarget is 100
+	c.TargetMet = c.PupilsCovered*100 >= target*c.Pupils
+	c.EquityIndexPermille = nil
 	if c.DisadvantagedPupils > 0 && c.PupilsCovered > 0 {
 		num := 1000 * c.DisadvantagedPupilsCovered * c.Pupils
 		den := c.DisadvantagedPupils * c.PupilsCovered
 		e := int32((2*num + den) / (2 * den)) // half up
 		c.EquityIndexPermille = &e
 	}
-	return c
 }
 
 // expectedPlan is status.plan on the UTC date today (YYYY-MM-DD), counted

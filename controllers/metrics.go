@@ -159,7 +159,7 @@ func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result,
 		deleteSeries(areaGauges, old)
 	}
 	m.areas[area.Name] = labels
-	c := res.Area
+	c := p.Coverage
 	areaPupils.With(labels).Set(float64(c.Pupils))
 	areaPupilsCovered.With(labels).Set(float64(c.PupilsCovered))
 	areaSettings.With(labels).Set(float64(c.Settings))
@@ -176,7 +176,7 @@ func (m *coverageMetrics) set(area *mhstv1alpha1.LocalArea, res coverage.Result,
 	areaSpareCapacity.With(labels).Set(float64(p.Status.SpareCapacityPupils))
 	areaAdditionalTeams.With(labels).Set(float64(p.Status.AdditionalTeamsNeeded))
 	areaOnTrack.With(labels).Set(boolGauge(p.OnTrack.Status))
-	areaPupilsCoveredInTraining.With(labels).Set(float64(p.PupilsCoveredByTeamsInTraining))
+	areaPupilsCoveredInTraining.With(labels).Set(float64(c.PupilsCoveredByTeamsInTraining))
 	areaCoverageTarget.With(labels).Set(float64(coverage.TargetOf(area)) / 100)
 	m.setTeams(area, res.Teams, teams)
 }

@@ -91,11 +91,13 @@ func (r *SchoolCoverageReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if area == nil {
 		recordCoverageOutsideArea(&cov)
 	} else {
-		res, _, err := r.Coverage.ofArea(ctx, area)
+		// An allocation's figures do not depend on the date: the
+		// computation alone, shared with the area's.
+		computed, err := r.Coverage.ofNamespace(ctx, area.Status.Namespace, coverage.TargetOf(area))
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		alloc, ok := res.Allocations[cov.Name]
+		alloc, ok := computed.result.Allocations[cov.Name]
 		if !ok {
 			// Deleted between the two reads of the cache; its delete
 			// event re-evaluates the area.

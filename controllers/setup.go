@@ -120,12 +120,12 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := national.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	snapshots := &CoverageSnapshotReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{}, NationalTarget: cfg.nationalTarget(), Coverage: shared}
+	snapshots := &CoverageSnapshotReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: cfg.Clock, NationalTarget: cfg.nationalTarget(), Coverage: shared}
 	if err := snapshots.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
 	if len(cfg.SnapshotDates) > 0 {
-		schedule := &SnapshotScheduleReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}, Dates: cfg.SnapshotDates}
+		schedule := &SnapshotScheduleReconciler{Client: mgr.GetClient(), Clock: cfg.Clock, Dates: cfg.SnapshotDates}
 		if err := schedule.SetupWithManager(mgr); err != nil {
 			return err
 		}

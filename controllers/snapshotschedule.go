@@ -35,15 +35,21 @@ import (
 // a snapshot that exists is taken, whoever made it, so a date is taken once
 // however many leaders come and go. The area snapshots are created before
 // the National one, so an existing National snapshot means the date is
-// done. A date no leader was there for is taken when one starts, within
-// snapshot.CatchUpWindow; the snapshots then say when they really were
-// taken (status.takenAt) and which date they stand for (the label
-// mhst.io/snapshot-date, and their name).
+// done.
+//
+// A date no leader was there for (the operator was down at midnight) is
+// taken when one starts, however late, if it is the most recent date
+// (snapshot.Due says why only that one); the snapshots then say when they
+// really were taken (status.takenAt) and which date they stand for (the
+// label mhst.io/snapshot-date, and their name). A date on which no area was
+// Active yet is not taken at all: there was no rollout to record, and an
+// operator installed after a date must not make up a record of it from
+// later figures.
 type SnapshotScheduleReconciler struct {
 	// Client reads areas and snapshots (metadata only) from the cache and
 	// creates snapshots.
 	client.Client
-	// Clock says when it is.
+	// Clock says when it is; nil is the real clock.
 	Clock clock.PassiveClock
 	// Dates are the days of the year snapshots are taken on.
 	Dates []snapshot.Date
@@ -58,7 +64,7 @@ var scheduleKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "
 // Reconcile takes the snapshots of the date that is due, if any, and wakes
 // again at the next date.
 func (r *SnapshotScheduleReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
-	now := r.Clock.Now()
+	now := nowOf(r.Clock)
 	if day, due := snapshot.Due(r.Dates, now); due {
 		if err := r.takeDate(ctx, day); err != nil {
 			return ctrl.Result{}, err
@@ -72,7 +78,8 @@ func (r *SnapshotScheduleReconciler) Reconcile(ctx context.Context, _ ctrl.Reque
 }
 
 // takeDate creates the snapshots of day that do not exist yet: the areas'
-// first, the National one last.
+// first, the National one last. A day on which no area was Active gets
+// none.
 func (r *SnapshotScheduleReconciler) takeDate(ctx context.Context, day time.Time) error {
 	national := snapshot.NationalName(day)
 	taken, err := r.exists(ctx, national)
@@ -83,12 +90,18 @@ func (r *SnapshotScheduleReconciler) takeDate(ctx context.Context, day time.Time
 	if err := r.List(ctx, &areas); err != nil {
 		return fmt.Errorf("list areas: %w", err)
 	}
-	var errs []error
+	var active []*mhstv1alpha1.LocalArea
 	for i := range areas.Items {
-		area := &areas.Items[i]
-		if !activeOn(area, day) {
-			continue
+		if activeOn(&areas.Items[i], day) {
+			active = append(active, &areas.Items[i])
 		}
+	}
+	if len(active) == 0 {
+		logf.FromContext(ctx).V(1).Info("no area was Active on the snapshot date: nothing to record", "date", snapshot.DateLabel(day))
+		return nil
+	}
+	var errs []error
+	for _, area := range active {
 		errs = append(errs, r.create(ctx, snapshot.AreaName(area.Name, day), day, mhstv1alpha1.CoverageSnapshotSpec{
 			Scope: mhstv1alpha1.ScopeArea, Area: area.Name,
 		}))
@@ -99,7 +112,7 @@ func (r *SnapshotScheduleReconciler) takeDate(ctx context.Context, day time.Time
 	if err := r.create(ctx, national, day, mhstv1alpha1.CoverageSnapshotSpec{Scope: mhstv1alpha1.ScopeNational}); err != nil {
 		return fmt.Errorf("snapshots of %s: %w", snapshot.DateLabel(day), err)
 	}
-	logf.FromContext(ctx).Info("took the scheduled coverage snapshots", "date", snapshot.DateLabel(day), "late", r.Clock.Since(day).Round(time.Second).String())
+	logf.FromContext(ctx).Info("took the scheduled coverage snapshots", "date", snapshot.DateLabel(day), "late", nowOf(r.Clock).Sub(day).Round(time.Second).String())
 	return nil
 }
 

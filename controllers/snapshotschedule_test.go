@@ -118,11 +118,16 @@ func TestSnapshotScheduleTakesEachDateOnce(t *testing.T) {
 	first := newScheduleRun(t, utc(2031, time.June, 14, 23, 59, 58), june15)
 	g := NewWithT(t)
 	g.Expect(first.reconcile(t)).To(Equal(2*time.Second), "asleep until midnight")
-	g.Expect(first.names()).To(BeEmpty(), "nothing is taken before the date")
+	// The area was Active on 15 June 2030, which no schedule was there
+	// for: the first start takes that date, late (see the next test).
+	expectScheduled(t, first.names(), "2030-06-15", area.Name)
+	caughtUp := len(first.names())
+	first.reconcile(t)
+	g.Expect(first.names()).To(HaveLen(caughtUp), "nothing of 15 June 2031 is taken before the date")
 
 	first.clock.Step(2 * time.Second)
 	g.Expect(first.reconcile(t)).To(Equal(366*24*time.Hour), "asleep until 15 June 2032")
-	uids := expectScheduled(t, first.names(), "2031-06-15", area.Name)
+	uids := expectScheduled(t, first.names()[caughtUp:], "2031-06-15", area.Name)
 
 	t.Run("the same instance woken again that night", func(t *testing.T) {
 		first.clock.Step(time.Minute)
@@ -145,11 +150,12 @@ func TestSnapshotScheduleTakesEachDateOnce(t *testing.T) {
 func TestSnapshotScheduleCatchesUpAMissedDate(t *testing.T) {
 	area := coverageTestArea(t, "sched-hartlepool", hartlepoolCode, "North East", 1)
 
-	// An operator that went down before midnight of 15 June 2033 ...
+	// An operator that went down before midnight of 15 June 2033 (its
+	// start took 15 June 2032, which it had missed) ...
 	before := newScheduleRun(t, utc(2033, time.June, 14, 12, 0, 0), june15)
 	g := NewWithT(t)
 	g.Expect(before.reconcile(t)).To(Equal(12 * time.Hour))
-	g.Expect(before.names()).To(BeEmpty())
+	expectScheduled(t, before.names(), "2032-06-15", area.Name)
 
 	// ... and a leader that starts two days later takes the date once.
 	late := newScheduleRun(t, utc(2033, time.June, 17, 8, 0, 0), june15)
@@ -160,23 +166,36 @@ func TestSnapshotScheduleCatchesUpAMissedDate(t *testing.T) {
 	again.reconcile(t)
 	g.Expect(again.names()).To(BeEmpty(), "a second late start takes nothing")
 
-	t.Run("not after the catch-up window", func(t *testing.T) {
-		tooLate := newScheduleRun(t, utc(2035, time.June, 15, 0, 0, 0).Add(snapshot.CatchUpWindow+time.Second), june15)
+	t.Run("months late, only the most recent date", func(t *testing.T) {
+		// Down from before 15 June 2034 until a day before 15 June 2036:
+		// 2035-06-15 is taken, late; 2034-06-15, older, is not.
+		late := newScheduleRun(t, utc(2036, time.June, 14, 0, 0, 0), june15)
 		g := NewWithT(t)
-		g.Expect(tooLate.reconcile(t)).To(Equal(utc(2036, time.June, 15, 0, 0, 0).Sub(tooLate.clock.Now())))
-		g.Expect(tooLate.names()).To(BeEmpty())
+		g.Expect(late.reconcile(t)).To(Equal(24*time.Hour), "asleep until 15 June 2036")
+		expectScheduled(t, late.names(), "2035-06-15", area.Name)
+		for _, name := range late.names() {
+			g.Expect(name).To(HaveSuffix("-2035-06-15"))
+		}
 		var snaps mhstv1alpha1.CoverageSnapshotList
-		g.Expect(k8sClient.List(context.Background(), &snaps, client.MatchingLabels{mhstv1alpha1.LabelSnapshotDate: "2035-06-15"})).To(Succeed())
-		g.Expect(snaps.Items).To(BeEmpty())
+		g.Expect(k8sClient.List(context.Background(), &snaps, client.MatchingLabels{mhstv1alpha1.LabelSnapshotDate: "2034-06-15"})).To(Succeed())
+		g.Expect(snaps.Items).To(BeEmpty(), "an older missed date is not made up")
+
+		again := newScheduleRun(t, utc(2036, time.June, 14, 12, 0, 0), june15)
+		again.reconcile(t)
+		g.Expect(again.names()).To(BeEmpty(), "a later start takes nothing twice")
 	})
 
-	t.Run("no snapshot of a date before the area was active", func(t *testing.T) {
-		// Every area of this cluster was activated in the present, after
-		// 15 June 2020: only the National snapshot is owed.
+	t.Run("no snapshot of a date no area was active on", func(t *testing.T) {
+		// Every area of this cluster was activated after 15 June 2020, as
+		// an operator installed after a date finds its areas: there is
+		// nothing to record of that date, not even a National snapshot.
 		past := newScheduleRun(t, utc(2020, time.June, 16, 0, 0, 0), june15)
-		past.reconcile(t)
-		NewWithT(t).Expect(past.names()).To(Equal([]string{"national-2020-06-15"}))
-		expectScheduled(t, past.names(), "2020-06-15")
+		g := NewWithT(t)
+		g.Expect(past.reconcile(t)).To(Equal(utc(2021, time.June, 15, 0, 0, 0).Sub(past.clock.Now())))
+		g.Expect(past.names()).To(BeEmpty())
+		var snaps mhstv1alpha1.CoverageSnapshotList
+		g.Expect(k8sClient.List(context.Background(), &snaps, client.MatchingLabels{mhstv1alpha1.LabelSnapshotDate: "2020-06-15"})).To(Succeed())
+		g.Expect(snaps.Items).To(BeEmpty())
 	})
 }
 

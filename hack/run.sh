@@ -13,8 +13,14 @@
 # DEMO=true also applies the sample rollout in config/samples once the
 # operator is up, waits until every LocalArea is Ready, prints the national
 # coverage and writes the HTML report (kubectl mhst report) of England and of
-# each area into bin/demo-report, printing where. The demo runs on the
-# embedded cluster unless LOCAL_CLUSTER=false.
+# each area into bin/demo-report, printing where. Then it shows coverage
+# history on one sample area (DEMO_AREA, default hartlepool): it takes a
+# CoverageSnapshot of the area, withdraws the board's agreement on one of its
+# allocations as a member of its board would (kubectl patch, impersonating
+# the board member: the admission policy mhst-board-agreement lets only the
+# board do it), takes a second snapshot, and prints kubectl mhst history,
+# kubectl mhst diff of the two, kubectl mhst gaps --top 10 and kubectl mhst
+# coverage. The demo runs on the embedded cluster unless LOCAL_CLUSTER=false.
 #
 # Metrics are served on http://127.0.0.1:8080/metrics: plain HTTP, on
 # localhost only, so that a developer can curl them. An installed operator
@@ -35,6 +41,10 @@ OPERATOR_NAMESPACE=${POD_NAMESPACE:-mhst-system}
 DEMO=${DEMO:-false}
 DEMO_TIMEOUT=${DEMO_TIMEOUT:-5m}
 DEMO_REPORT_DIR=bin/demo-report
+DEMO_AREA=${DEMO_AREA:-hartlepool}
+# The board member who withdraws the agreement in the demo: a person of the
+# area's board. A Group on the board gets a user of that group.
+DEMO_BOARD_USER=${DEMO_BOARD_USER:-demo.board.member@example.org}
 
 say() { echo "run: $*" >&2; }
 
@@ -153,6 +163,95 @@ write_reports() {
   echo
 }
 
+# take_snapshot creates an Area CoverageSnapshot of the area on demand
+# (named <prefix>-<random>: names ending in a date are the schedule's), waits
+# until the operator has taken it, and prints its name.
+take_snapshot() {
+  local area=$1 prefix=$2 name
+  name=$("$KUBECTL" create -o name -f - <<YAML
+apiVersion: mhst.io/v1alpha1
+kind: CoverageSnapshot
+metadata:
+  generateName: $prefix-
+spec:
+  scope: Area
+  area: $area
+YAML
+  ) || return 1
+  name=${name##*/}
+  if ! "$KUBECTL" wait --for=condition=Ready "coveragesnapshot/$name" --timeout=60s >&2; then
+    say "demo: snapshot $name was not taken, or recorded nothing:"
+    "$KUBECTL" get coveragesnapshot "$name" -o jsonpath='{.status.conditions}' >&2
+    echo >&2
+    return 1
+  fi
+  echo "$name"
+}
+
+# withdraw_agreement withdraws the board's agreement on the allocation as a
+# member of the area's board: the first member named in its
+# spec.governance.board (a User as themself, a Group through a user in it),
+# by kubectl patch with impersonation, the request docs/coverage.md ("Who
+# may record the board's agreement") describes. It prints the member.
+withdraw_agreement() {
+  local area=$1 ns=$2 allocation=$3 kind member user
+  kind=$("$KUBECTL" get area "$area" -o jsonpath='{.spec.governance.board[0].kind}') || return 1
+  member=$("$KUBECTL" get area "$area" -o jsonpath='{.spec.governance.board[0].name}') || return 1
+  local as=()
+  if [ "$kind" = User ]; then
+    user=$member
+    as=(--as="$user")
+  else
+    user=$DEMO_BOARD_USER
+    as=(--as="$user" --as-group="$member")
+  fi
+  say "demo: $user (board of $area${kind:+, $kind $member}) withdraws the board's agreement on $ns/$allocation"
+  "$KUBECTL" "${as[@]}" patch schoolcoverage "$allocation" -n "$ns" --type merge -p "{
+    \"metadata\": {\"annotations\": {\"mhst.io/agreement-changed-by\": \"$user\"}},
+    \"spec\": {\"agreement\": null}}" >&2 || return 1
+}
+
+# show_history takes a snapshot of a sample area, withdraws the board's
+# agreement on one of its allocations, takes another, and prints the
+# history, what changed between the two, the largest gaps and the national
+# coverage.
+show_history() {
+  [ -x bin/kubectl-mhst ] || return 0
+  local area=$DEMO_AREA ns allocation before after
+  ns=$("$KUBECTL" get area "$area" -o jsonpath='{.status.namespace}') || return 1
+  allocation=$("$KUBECTL" get schoolcoverage -n "$ns" \
+    -o jsonpath='{range .items[?(@.spec.agreement)]}{.metadata.name}{"\n"}{end}' | head -n 1) || return 1
+  if [ -z "$allocation" ]; then
+    say "demo: area $area has no agreed allocation to withdraw; no history shown"
+    return 1
+  fi
+  say "demo: taking a CoverageSnapshot of area $area"
+  before=$(take_snapshot "$area" "$area-before-withdrawal") || return 1
+  withdraw_agreement "$area" "$ns" "$allocation" || return 1
+  # The operator reports the allocation Proposed once it has counted the
+  # change: the next snapshot is taken from the same count.
+  "$KUBECTL" wait --for=condition=Agreed=false "schoolcoverage/$allocation" -n "$ns" --timeout=60s >&2 || return 1
+  say "demo: taking another CoverageSnapshot of area $area"
+  after=$(take_snapshot "$area" "$area-after-withdrawal") || return 1
+
+  echo "Coverage history of area $area (kubectl mhst history --area $area):"
+  echo
+  bin/kubectl-mhst history --area "$area" || true
+  echo
+  echo "What the withdrawn agreement changed (kubectl mhst diff $before $after):"
+  echo
+  bin/kubectl-mhst diff "$before" "$after" || true
+  echo
+  echo "The ten largest gaps: settings no agreed team covers (kubectl mhst gaps --top 10):"
+  echo
+  bin/kubectl-mhst gaps --top 10 || true
+  echo
+  echo "National coverage now (kubectl mhst coverage):"
+  echo
+  bin/kubectl-mhst coverage || true
+  echo
+}
+
 # demo runs beside the manager and talks to the cluster as a user would.
 demo() {
   if [ "$local_cluster" = true ]; then
@@ -175,6 +274,7 @@ demo() {
   print_coverage
   echo
   write_reports || true
+  show_history || say "demo: the coverage history could not be shown (see the errors above)"
   say "demo: done. The operator keeps running; Ctrl-C stops it."
 }
 

@@ -16,9 +16,11 @@ const (
 )
 
 // Limits of a snapshot's lists. They keep the largest snapshot well inside
-// the 1.5 MiB the API server stores per object: Lancashire, the largest
-// local authority (628 settings), takes about 150 KiB (docs/coverage.md,
-// "History").
+// the 1.5 MiB the API server stores per object: an Area snapshot of
+// Lancashire, the largest local authority (628 settings), takes about
+// 166 KiB of JSON and 274 KiB as the API server stores it; a National
+// snapshot of the 152 areas about 54 KiB (docs/coverage.md, "Retention and
+// size").
 const (
 	// MaxSnapshotSettings is the most settings an Area snapshot lists.
 	MaxSnapshotSettings = 3000
@@ -125,9 +127,11 @@ type CoverageSnapshotStatus struct {
 	// +optional
 	TakenAt *metav1.Time `json:"takenAt,omitempty"`
 	// coverage holds the figures of LocalArea status.coverage at that
-	// moment: the area's for an Area snapshot, the national sums (with the
-	// percentages worked out from the sums and targetMet against the
-	// national target) for a National one.
+	// moment, every one of them: the area's for an Area snapshot
+	// (pupilsCoveredByTeamsInTraining counts the teams in training at
+	// takenAt, as the area's status does), the national sums (with the
+	// percentages and the equity index worked out from the sums and
+	// targetMet against the national target) for a National one.
 	// +optional
 	Coverage *AreaCoverage `json:"coverage,omitempty"`
 	// settings lists every setting of the area, keyed by URN, in URN order

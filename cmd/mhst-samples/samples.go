@@ -34,9 +34,11 @@ type sampleArea struct {
 }
 
 // sampleTeam is a team and its one allocation, agreed when agreement is set.
+// A team with operationalFrom is in training until that date.
 type sampleTeam struct {
 	name, displayName string
 	staffing          mhstv1alpha1.Staffing
+	operationalFrom   string
 	allocation        string
 	agreement         *mhstv1alpha1.Agreement
 }
@@ -70,6 +72,21 @@ func samples() []sampleArea {
 		}, "rutland-mhst-managers")
 	// The national target for 2024-25: half of all pupils.
 	rutland.Spec.CoverageTarget = ptr.To(int32(50))
+	york := area("york", "York", "E06000014", "Yorkshire and The Humber", "NHS Humber and North Yorkshire Integrated Care Board", 2,
+		[]mhstv1alpha1.BoardMember{
+			group("hny-icb-york-place", mhstv1alpha1.SectorHealth, ""),
+			group("york-schools-forum", mhstv1alpha1.SectorEducation, mhstv1alpha1.RoleChair),
+			group("york-council-education-skills", mhstv1alpha1.SectorLocalAuthority, ""),
+			group("york-parent-carer-forum", mhstv1alpha1.SectorParentsCarers, ""),
+			group("york-youth-voice", mhstv1alpha1.SectorYoungPeople, ""),
+		}, "york-mhst-managers")
+	// Dated steps towards the programme's ambition of every pupil (the
+	// default coverageTarget, 100, once the last one has passed).
+	york.Spec.Targets = []mhstv1alpha1.DatedTarget{
+		{By: "2027-03-31", Percent: 50},
+		{By: "2028-03-31", Percent: 75},
+		{By: "2029-03-31", Percent: 100},
+	}
 	york2023 := &mhstv1alpha1.Agreement{DecisionRef: "York MHST governance board, minutes of 5 September 2023, item 3", AgreedAt: "2023-09-05", AgreedBy: "York MHST governance board"}
 	return []sampleArea{
 		{
@@ -92,22 +109,18 @@ func samples() []sampleArea {
 		},
 		{
 			file:    "york.yaml",
-			summary: "York: an area of wave 2 with two teams, both allocations agreed.",
-			area: area("york", "York", "E06000014", "Yorkshire and The Humber", "NHS Humber and North Yorkshire Integrated Care Board", 2,
-				[]mhstv1alpha1.BoardMember{
-					group("hny-icb-york-place", mhstv1alpha1.SectorHealth, ""),
-					group("york-schools-forum", mhstv1alpha1.SectorEducation, mhstv1alpha1.RoleChair),
-					group("york-council-education-skills", mhstv1alpha1.SectorLocalAuthority, ""),
-					group("york-parent-carer-forum", mhstv1alpha1.SectorParentsCarers, ""),
-					group("york-youth-voice", mhstv1alpha1.SectorYoungPeople, ""),
-				}, "york-mhst-managers"),
+			summary: "York: an area of wave 2 with dated targets and two teams, both allocations agreed, the second team still in training.",
+			area:    york,
 			teams: []sampleTeam{
 				{name: "york-mhst-1", displayName: "York Mental Health Support Team 1",
 					staffing:   mhstv1alpha1.Staffing{EducationMentalHealthPractitioners: 8, SeniorClinicians: 2, HigherLevelTherapists: 1},
 					allocation: "york-mhst-1-2023", agreement: york2023},
+				// Its practitioners finish their year of training for the
+				// school year that starts in September 2027.
 				{name: "york-mhst-2", displayName: "York Mental Health Support Team 2",
-					staffing:   mhstv1alpha1.Staffing{EducationMentalHealthPractitioners: 5, SeniorClinicians: 1, Vacancies: 2},
-					allocation: "york-mhst-2-2023", agreement: york2023},
+					staffing:        mhstv1alpha1.Staffing{EducationMentalHealthPractitioners: 5, SeniorClinicians: 1, Vacancies: 2},
+					operationalFrom: "2027-09-01",
+					allocation:      "york-mhst-2-2023", agreement: york2023},
 			},
 		},
 		{
@@ -227,8 +240,9 @@ func teamObject(ns string, t sampleTeam) mhstv1alpha1.SupportTeam {
 		TypeMeta:   metav1.TypeMeta{APIVersion: mhstv1alpha1.GroupVersion.String(), Kind: "SupportTeam"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: t.name},
 		Spec: mhstv1alpha1.SupportTeamSpec{
-			DisplayName: t.displayName,
-			Staffing:    t.staffing,
+			DisplayName:     t.displayName,
+			Staffing:        t.staffing,
+			OperationalFrom: t.operationalFrom,
 			Interventions: []mhstv1alpha1.Intervention{
 				mhstv1alpha1.InterventionGuidedSelfHelp, mhstv1alpha1.InterventionGroupWork, mhstv1alpha1.InterventionParentLed,
 				mhstv1alpha1.InterventionWholeSchoolApproach, mhstv1alpha1.InterventionConsultation, mhstv1alpha1.InterventionSignposting,

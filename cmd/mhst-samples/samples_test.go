@@ -38,6 +38,29 @@ func TestSamplesAreUpToDate(t *testing.T) {
 	}
 }
 
+// The samples show the plan: an area with dated targets, and a team in
+// training, so that make demo shows OnTrack against a dated target and the
+// pupils that rest on a team in training.
+func TestSamplesShowThePlan(t *testing.T) {
+	var targets, inTraining []string
+	for _, s := range samples() {
+		if len(s.area.Spec.Targets) > 0 {
+			targets = append(targets, s.area.Name)
+		}
+		for _, team := range s.teams {
+			if team.operationalFrom != "" && team.agreement != nil {
+				inTraining = append(inTraining, team.name)
+			}
+		}
+	}
+	if len(targets) == 0 {
+		t.Error("no sample area has dated targets")
+	}
+	if len(inTraining) == 0 {
+		t.Error("no sample team with an agreed allocation has an operationalFrom")
+	}
+}
+
 // A team takes schools in order while they fit: at most 18 settings and
 // 8,500 pupils.
 func TestTakeForTeam(t *testing.T) {

@@ -37,8 +37,8 @@ func FuzzForArea(f *testing.F) {
 			got.Status.AdditionalTeamsNeeded != want.more {
 			t.Fatalf("plan %+v, want short %d spare %d more %d", got.Status, want.short, want.spare, want.more)
 		}
-		if got.PupilsCoveredByTeamsInTraining != want.training {
-			t.Fatalf("pupils covered by teams in training %d, want %d", got.PupilsCoveredByTeamsInTraining, want.training)
+		if got.Coverage.PupilsCoveredByTeamsInTraining != want.training {
+			t.Fatalf("pupils covered by teams in training %d, want %d", got.Coverage.PupilsCoveredByTeamsInTraining, want.training)
 		}
 		if got.OnTrack.Status != want.onTrack || got.OnTrack.Reason != want.reason {
 			t.Fatalf("OnTrack %v %s, want %v %s", got.OnTrack.Status, got.OnTrack.Reason, want.onTrack, want.reason)

@@ -21,6 +21,10 @@
 //     otherwise.
 //   - A team is in training before spec.operationalFrom, and operational
 //     from 00:00 UTC of that date.
+//   - pupilsCoveredByTeamsInTraining = the covered pupils of the teams in
+//     training. It is the one figure of status.coverage that depends on the
+//     date, so the area's coverage as shown anywhere is Plan.Coverage:
+//     coverage.Compute's counts with this figure filled in.
 //
 // All arithmetic is in integers. The functions are pure: the same inputs and
 // the same moment give the same answer.
@@ -43,13 +47,17 @@ const TeamPupils = 8500
 // DateLayout is the layout of the API's dates (YYYY-MM-DD).
 const DateLayout = time.DateOnly
 
-// Plan is the area's plan at one moment.
+// Plan is the area's plan at one moment, and its coverage at that moment.
 type Plan struct {
+	// Coverage is the content of LocalArea status.coverage at that moment:
+	// the counts of coverage.Compute (its Result.Area) with the one figure
+	// that depends on the date, pupilsCoveredByTeamsInTraining, worked out.
+	// Everything that shows an area's coverage (its status, its report, a
+	// snapshot of it, and through the status the national report) shows
+	// this, never Result.Area on its own.
+	Coverage mhstv1alpha1.AreaCoverage
 	// Status is the content of LocalArea status.plan.
 	Status mhstv1alpha1.AreaPlan
-	// PupilsCoveredByTeamsInTraining is the status.coverage figure of that
-	// name: the covered pupils whose team is in training.
-	PupilsCoveredByTeamsInTraining int64
 	// OnTrack is the OnTrack condition.
 	OnTrack Condition
 	// NextChange is the next moment the calendar alone changes the plan or
@@ -65,25 +73,29 @@ type Condition struct {
 	Message string
 }
 
-// ForArea works out the area's plan at now from the result of
-// coverage.Compute over the area's SchoolCoverages and teams.
+// ForArea works out the area's coverage and plan at now from the result of
+// coverage.Compute over the area's SchoolCoverages and teams. teams are
+// those Compute was given: which of them are in training is read from
+// their spec.operationalFrom.
 func ForArea(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha1.SupportTeam, now time.Time) Plan {
 	target, passes := CurrentTarget(area.Spec.Targets, coverage.TargetOf(area), now)
-	c := res.Area
+	// A copy: the result may be shared, and its equity index is a pointer.
+	c := *res.Area.DeepCopy()
+	inTraining, trainingEnds := PupilsCoveredByTeamsInTraining(res, teams, now)
+	c.PupilsCoveredByTeamsInTraining = inTraining
 	short := PupilsShort(target.Percent, c.Pupils, c.PupilsCovered)
 	spare := SpareCapacityPupils(res.Teams)
 	more := AdditionalTeamsNeeded(short, spare)
-	inTraining, trainingEnds := PupilsCoveredByTeamsInTraining(res, teams, now)
 	return Plan{
+		Coverage: c,
 		Status: mhstv1alpha1.AreaPlan{
 			Target:                target,
 			PupilsShort:           short,
 			SpareCapacityPupils:   spare,
 			AdditionalTeamsNeeded: more,
 		},
-		PupilsCoveredByTeamsInTraining: inTraining,
-		OnTrack:                        onTrack(target, c, short, spare, more),
-		NextChange:                     earliest(passes, trainingEnds),
+		OnTrack:    onTrack(target, c, short, spare, more),
+		NextChange: earliest(passes, trainingEnds),
 	}
 }
 

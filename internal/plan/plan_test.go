@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -196,8 +197,14 @@ func TestForAreaRutland(t *testing.T) {
 			if got.Status != tt.want {
 				t.Errorf("plan\n got %+v\nwant %+v", got.Status, tt.want)
 			}
-			if got.PupilsCoveredByTeamsInTraining != tt.training {
-				t.Errorf("pupils covered by teams in training = %d, want %d", got.PupilsCoveredByTeamsInTraining, tt.training)
+			if got.Coverage.PupilsCoveredByTeamsInTraining != tt.training {
+				t.Errorf("pupils covered by teams in training = %d, want %d", got.Coverage.PupilsCoveredByTeamsInTraining, tt.training)
+			}
+			// Every other figure of the coverage is Compute's, as it is.
+			withoutTraining := *got.Coverage.DeepCopy()
+			withoutTraining.PupilsCoveredByTeamsInTraining = 0
+			if !reflect.DeepEqual(withoutTraining, res.Area) {
+				t.Errorf("coverage %+v; want Compute's %+v with only the training figure added", got.Coverage, res.Area)
 			}
 			if got.OnTrack.Status != tt.onTrack.Status || got.OnTrack.Reason != tt.onTrack.Reason {
 				t.Errorf("OnTrack = %v %s (%s), want %v %s", got.OnTrack.Status, got.OnTrack.Reason, got.OnTrack.Message, tt.onTrack.Status, tt.onTrack.Reason)

@@ -195,10 +195,9 @@ func AreaReport(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv
 	return Files{JSON: reportJSON, SettingsCSV: settingsCSV, GapsCSV: gapsCSV}, nil
 }
 
-// Area is the content of report.json, for callers that want it typed.
+// Area is the content of report.json, for callers that want it typed. Its
+// totals are p.Coverage, the area's status.coverage at the plan's moment.
 func Area(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha1.SupportTeam, p plan.Plan) AreaSummary {
-	totals := res.Area
-	totals.PupilsCoveredByTeamsInTraining = p.PupilsCoveredByTeamsInTraining
 	return AreaSummary{
 		Area: AreaInfo{
 			Name:                area.Name,
@@ -210,7 +209,7 @@ func Area(area *mhstv1alpha1.LocalArea, res coverage.Result, teams []mhstv1alpha
 			CoverageTarget:      coverage.TargetOf(area),
 		},
 		Totals: AreaTotals{
-			AreaCoverage:                 totals,
+			AreaCoverage:                 p.Coverage,
 			DisadvantagedUnknownSettings: res.DisadvantagedUnknown,
 		},
 		PerTeam:            teamRows(res, teams),

@@ -169,7 +169,8 @@ func TestAreaReportJSON(t *testing.T) {
 }
 
 func TestAreaReportEmptyListsAreArrays(t *testing.T) {
-	files, err := AreaReport(leeds(), coverage.Compute(nil, nil, 100), nil, plan.Plan{})
+	res := coverage.Compute(nil, nil, 100)
+	files, err := AreaReport(leeds(), res, nil, plan.ForArea(leeds(), res, nil, epoch))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestAreaReportEmptyListsAreArrays(t *testing.T) {
 func TestSettingsCSV(t *testing.T) {
 	coverages, teams := leedsFixture()
 	res := coverage.Compute(coverages, teams, 100)
-	files, err := AreaReport(leeds(), res, teams, plan.Plan{})
+	files, err := AreaReport(leeds(), res, teams, plan.ForArea(leeds(), res, teams, epoch))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,14 +14,6 @@ import (
 // programme reports its coverage on.
 const DefaultDates = "03-31"
 
-// CatchUpWindow is how late a scheduled snapshot may still be taken. When
-// no operator was leading at 00:00 UTC of a date (it was down, or being
-// upgraded), the snapshots of that date are taken when a leader starts, if
-// that is within this window. Only the most recent date is caught up: a
-// snapshot taken weeks late would carry a date's name and another moment's
-// figures. status.takenAt always says when a snapshot really was taken.
-const CatchUpWindow = 7 * 24 * time.Hour
-
 // Date is a day of the year on which the operator takes snapshots, at 00:00
 // UTC. 02-29 is taken in leap years only.
 type Date struct {
@@ -123,14 +115,21 @@ func Next(dates []Date, now time.Time) (time.Time, bool) {
 	return best, found
 }
 
-// Due is the date whose snapshots are owed at now: the most recent one
-// that has come, if it came at most CatchUpWindow ago.
+// Due is the date whose snapshots may be owed at now: the most recent one
+// that has come, however long ago. The schedule takes it unless it is
+// taken already (or no area was Active on it), so a date no operator was
+// leading at (it was down, or being upgraded) is taken when one starts, even
+// months late: the figures published for a reporting date are the ones
+// asked for, and a snapshot taken late records coverage at the moment it
+// really is taken (status.takenAt), labelled with the date it stands for.
+//
+// Only the most recent date is ever owed. The dates before it are past
+// catching up: their snapshots would all record the same figures of today
+// under the names of several dates, which reads as a history that never
+// was. The most recent one is the date a report asks about now, and the
+// one snapshot of it says when it was taken.
 func Due(dates []Date, now time.Time) (time.Time, bool) {
-	last, ok := Last(dates, now)
-	if !ok || now.Sub(last) > CatchUpWindow {
-		return time.Time{}, false
-	}
-	return last, true
+	return Last(dates, now)
 }
 
 // DateLabel is the value of the label mhst.io/snapshot-date of the

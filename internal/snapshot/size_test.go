@@ -12,6 +12,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/plan"
 	"github.com/mhst-io/mhst-operator/internal/register"
 	"github.com/mhst-io/mhst-operator/internal/report"
 )
@@ -131,7 +132,7 @@ func TestSnapshotSize(t *testing.T) {
 	for _, area := range areas {
 		covs, teams, name := allocatedArea(area)
 		res := coverage.Compute(covs, teams, 100)
-		c, settings := Area(res)
+		c, settings := Area(res, plan.ForArea(&mhstv1alpha1.LocalArea{}, res, teams, time.Date(2026, 3, 31, 0, 0, 1, 0, time.UTC)))
 		size := len(snapshotObject(t, name+"-2026-03-31", mhstv1alpha1.ScopeArea, mhstv1alpha1.CoverageSnapshotStatus{Coverage: &c, Settings: settings}))
 		total += size
 		if size > largest {

@@ -4,10 +4,12 @@
 // digest that anyone can recompute from the stored object, and knows the
 // dates the operator takes snapshots on.
 //
-// Nothing here counts coverage: an Area record is coverage.Compute's result
-// as it is, and a National record is report.National's sums, so a snapshot
-// can never disagree with the area's status or the national report it was
-// taken from.
+// Nothing here counts coverage: an Area record is the area's coverage at
+// the moment it is taken as package plan completes it (plan.Plan.Coverage,
+// coverage.Compute's counts and the pupils covered by teams in training),
+// with the settings as coverage.Compute counted them, and a National record
+// is report.National's sums. So a snapshot can never disagree with the
+// area's status, its report or the national report it was taken from.
 package snapshot
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/plan"
 	"github.com/mhst-io/mhst-operator/internal/report"
 )
 
@@ -23,12 +26,14 @@ import (
 // most 1.5 MiB per object; a status that would come near it is refused
 // here, with a reason, rather than by etcd with a retry that never
 // succeeds. The largest real area (Lancashire, 628 settings) takes about a
-// tenth of it.
+// sixth of it (166 KiB).
 const MaxBytes = 1 << 20
 
-// Area is the record of one area: its status.coverage figures and every
-// one of its settings, in URN order, as coverage.Compute counted them.
-func Area(res coverage.Result) (mhstv1alpha1.AreaCoverage, []mhstv1alpha1.SnapshotSetting) {
+// Area is the record of one area at the moment p was worked out for: its
+// status.coverage figures (p.Coverage, which the area's status holds at
+// that moment) and every one of its settings, in URN order, as
+// coverage.Compute counted them in res, the result p was worked out from.
+func Area(res coverage.Result, p plan.Plan) (mhstv1alpha1.AreaCoverage, []mhstv1alpha1.SnapshotSetting) {
 	settings := make([]mhstv1alpha1.SnapshotSetting, 0, len(res.Settings))
 	for _, rec := range res.Settings {
 		s := mhstv1alpha1.SnapshotSetting{
@@ -46,7 +51,7 @@ func Area(res coverage.Result) (mhstv1alpha1.AreaCoverage, []mhstv1alpha1.Snapsh
 		}
 		settings = append(settings, s)
 	}
-	return res.Area, settings
+	return *p.Coverage.DeepCopy(), settings
 }
 
 // National is the record of the nation: the national report's totals (the

@@ -12,6 +12,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/coverage"
+	"github.com/mhst-io/mhst-operator/internal/plan"
 	"github.com/mhst-io/mhst-operator/internal/report"
 )
 
@@ -46,10 +47,20 @@ func rutland() ([]mhstv1alpha1.SchoolCoverage, []mhstv1alpha1.SupportTeam) {
 
 func TestAreaRecord(t *testing.T) {
 	covs, teams := rutland()
+	// team-oakham, which covers all that is covered, is still in training
+	// on the day the snapshot is taken.
+	teams[0].Spec.OperationalFrom = "2025-09-01"
 	res := coverage.Compute(covs, teams, 100)
-	got, settings := Area(res)
-	if !reflect.DeepEqual(got, res.Area) {
-		t.Errorf("coverage %+v; want the area's %+v", got, res.Area)
+	p := plan.ForArea(&mhstv1alpha1.LocalArea{}, res, teams, time.Date(2025, 3, 31, 0, 0, 1, 0, time.UTC))
+	got, settings := Area(res, p)
+	if !reflect.DeepEqual(got, p.Coverage) {
+		t.Errorf("coverage %+v; want the area's status.coverage %+v", got, p.Coverage)
+	}
+	if got.PupilsCoveredByTeamsInTraining != 1529 {
+		t.Errorf("pupils covered by teams in training %d; want team-oakham's 1529", got.PupilsCoveredByTeamsInTraining)
+	}
+	if got.EquityIndexPermille == p.Coverage.EquityIndexPermille {
+		t.Error("the record shares the equity index with the plan: a change to one would change the other")
 	}
 	want := []mhstv1alpha1.SnapshotSetting{
 		{URN: "120181", Name: "Oakham CofE Primary School", Pupils: 253, DisadvantagedPupils: ptr[int64](46), Covered: true, Team: "team-oakham", Allocation: "oakham", DecisionRef: "RGB-2025-03 item 4"},
