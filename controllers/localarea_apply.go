@@ -14,6 +14,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/apply"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 // children is the apply engine of the area's children, with the LocalArea
@@ -45,7 +46,7 @@ func (r *LocalAreaReconciler) syncChild(ctx context.Context, area *mhstv1alpha1.
 	key := client.ObjectKeyFromObject(obj)
 	out, err := r.children().Apply(ctx, apply.Object{
 		Desired: u,
-		Whole:   ownedWhole[u.GetKind()],
+		Whole:   kinds.OwnedWhole(u.GroupVersionKind(), kinds.Area),
 		Fresh:   area.Status.ActivatedAt == nil,
 	})
 	if err != nil {
@@ -59,21 +60,6 @@ func (r *LocalAreaReconciler) syncChild(ctx context.Context, area *mhstv1alpha1.
 		r.reportDrift(ctx, area, child, u.GetKind(), key, out.Existed)
 	}
 	return nil
-}
-
-// ownedWhole lists the kinds of the tenant whose every field, besides
-// metadata and status, the operator sets, and to which the API server adds
-// no defaults of its own: a field someone adds to them is drift. Namespaces
-// (whose spec.finalizers the server sets) and LimitRanges (whose limits the
-// server completes from one another) are compared on the fields the
-// operator sets.
-var ownedWhole = map[string]bool{
-	"NetworkPolicy":      true,
-	"ResourceQuota":      true,
-	"RoleBinding":        true,
-	"ConfigMap":          true,
-	"ClusterRole":        true,
-	"ClusterRoleBinding": true,
 }
 
 // reportDrift records that a child changed or deleted by hand was restored.

@@ -12,12 +12,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/apply"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 func TestLocalAreaGovernanceCondition(t *testing.T) {
@@ -220,7 +222,7 @@ func TestLocalAreaMatches(t *testing.T) {
 			}
 			// The rule the engine applies to the area's children.
 			got := apply.Holds(have, want)
-			if ownedWhole[want["kind"].(string)] {
+			if kinds.OwnedWhole(schema.FromAPIVersionAndKind(want["apiVersion"].(string), want["kind"].(string)), kinds.Area) {
 				got = apply.HoldsExactly(have, want)
 			}
 			if got != tt.matches {

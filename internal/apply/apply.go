@@ -17,10 +17,11 @@
 //   - a scalar holds when equal; a wanted null, empty map or empty list holds
 //     when the field is absent.
 //
-// For the kinds a caller owns whole (Object.Whole: the area's quota, network
-// policies, bindings, roles, its policy parameter, the reports), nothing
-// outside metadata and status may be set beyond what the operator sets
-// (HoldsExactly): a rule, a quota or a data key someone adds is drift.
+// For the objects a caller owns whole (Object.Whole; the Whole column of
+// internal/kinds says which: the area's quota, network policies, bindings,
+// reader role and policy parameter), nothing outside metadata and status
+// may be set beyond what the operator sets (HoldsExactly): a rule, a quota
+// or a data key someone adds is drift.
 //
 // # Writing
 //
