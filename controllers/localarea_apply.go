@@ -48,11 +48,12 @@ func (r *LocalAreaReconciler) syncChild(ctx context.Context, area *mhstv1alpha1.
 		Desired: u,
 		Whole:   kinds.OwnedWhole(u.GroupVersionKind(), kinds.Area),
 		Fresh:   area.Status.ActivatedAt == nil,
+		Settled: converged(area),
 	})
 	if err != nil {
 		return err
 	}
-	if out.Wrote && converged(area) {
+	if out.Drift {
 		child := obj
 		if out.Before != nil {
 			child = out.Before
