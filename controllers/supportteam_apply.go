@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -161,45 +160,6 @@ func (r *SupportTeamReconciler) applyIfChanged(ctx context.Context, team *mhstv1
 			"%s %s was changed outside the operator and has been restored", obj.GetKind(), obj.GetName())
 	}
 	return nil
-}
-
-// ownershipConflict says that an object the team's render needs exists and
-// was not made by the operator for this team. Nothing is written to it: the
-// operator never takes over what it did not make.
-type ownershipConflict struct {
-	kind, namespace, name string
-	// owner describes the object's controller, or "" when it has none.
-	owner string
-}
-
-func (c *ownershipConflict) Error() string {
-	made := "was not made by mhst-operator for this team"
-	if c.owner != "" {
-		made = "belongs to " + c.owner
-	}
-	return fmt.Sprintf("%s %s/%s %s, and the operator never writes to what it did not make: rename or delete that %s, or give the team's blueprint another name for it",
-		c.kind, c.namespace, c.name, made, c.kind)
-}
-
-// checkController refuses to write to an object that the team does not
-// control: one someone made by hand with the name the render wants, or
-// another team's object of the same name.
-func checkController(team *mhstv1alpha1.SupportTeam, obj client.Object) error {
-	owner := metav1.GetControllerOf(obj)
-	if owner != nil && owner.UID == team.UID {
-		return nil
-	}
-	conflict := &ownershipConflict{kind: obj.GetObjectKind().GroupVersionKind().Kind, namespace: obj.GetNamespace(), name: obj.GetName()}
-	if conflict.kind == "" {
-		// Typed objects read through a client come without their kind.
-		if gvks, _, err := clientgoscheme.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
-			conflict.kind = gvks[0].Kind
-		}
-	}
-	if owner != nil {
-		conflict.owner = owner.Kind + " " + owner.Name
-	}
-	return conflict
 }
 
 // prune deletes the objects of stale entries that the operator applied for
