@@ -66,6 +66,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -191,7 +192,12 @@ func (e *Engine) replace(ctx context.Context, live client.Object, have, want map
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", what, err)
 	}
-	replacement := live.DeepCopyObject().(client.Object)
+	// A new object, not a copy of live: decoding into a copy would merge
+	// maps (a data key, a quota someone added would stay).
+	replacement, ok := reflect.New(reflect.TypeOf(live).Elem()).Interface().(client.Object)
+	if !ok {
+		return fmt.Errorf("replace %s: %T is not a Kubernetes object", what, live)
+	}
 	if err := json.Unmarshal(data, replacement); err != nil {
 		return fmt.Errorf("decode %s: %w", what, err)
 	}
