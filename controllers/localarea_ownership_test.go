@@ -19,7 +19,9 @@ import (
 // RoleBinding and a NetworkPolicy that someone made, with the names of the
 // area's own. The area stops (Stalled, OwnershipConflict, naming both and
 // saying what to do), nothing is written to either, and once they are
-// deleted the area makes its own and converges.
+// deleted the area makes its own and converges. A ConfigMap with the name
+// of the area's coverage report is left alone in the same way, with a
+// Warning Event, until it is deleted.
 func TestLocalAreaNeverTakesOverAnObjectItDidNotMake(t *testing.T) {
 	ctx := context.Background()
 	g := NewWithT(t)
@@ -39,9 +41,15 @@ func TestLocalAreaNeverTakesOverAnObjectItDidNotMake(t *testing.T) {
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 		},
 	}
+	// And a ConfigMap with the name of the area's coverage report.
+	notes := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: AreaReportName},
+		Data:       map[string]string{"notes.txt": "the tools team's own notes"},
+	}
 	g.Expect(k8sClient.Create(ctx, binding)).To(Succeed())
 	g.Expect(k8sClient.Create(ctx, policy)).To(Succeed())
-	bindingBefore, policyBefore := binding.DeepCopy(), policy.DeepCopy()
+	g.Expect(k8sClient.Create(ctx, notes)).To(Succeed())
+	bindingBefore, policyBefore, notesBefore := binding.DeepCopy(), policy.DeepCopy(), notes.DeepCopy()
 
 	handOverNamespace(ctx, t, ns, name)
 	area := newTestArea(name)
@@ -106,4 +114,26 @@ func TestLocalAreaNeverTakesOverAnObjectItDidNotMake(t *testing.T) {
 		g.Expect(same.Spec.PodSelector.MatchLabels).To(BeEmpty())
 	}, 2*eventuallyTimeout, pollInterval).Should(Succeed())
 	waitAreaActive(ctx, t, name)
+
+	// The coverage report of the now Active area is not written over the
+	// ConfigMap of its name either: a Warning Event says so.
+	g.Eventually(func(g Gomega) {
+		var found []string
+		for _, e := range areaEvents(ctx, g, name, mhstv1alpha1.ReasonOwnershipConflict) {
+			found = append(found, e.Note)
+		}
+		g.Expect(found).To(ContainElement(ContainSubstring("ConfigMap " + ns + "/" + AreaReportName + " was not made by mhst-operator for LocalArea " + name)))
+	}, eventuallyTimeout, pollInterval).Should(Succeed())
+	var liveNotes corev1.ConfigMap
+	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(notes), &liveNotes)).To(Succeed())
+	g.Expect(liveNotes.ResourceVersion).To(Equal(notesBefore.ResourceVersion), "nothing is written to a ConfigMap the operator did not make")
+	g.Expect(liveNotes.Data).To(Equal(notesBefore.Data))
+	g.Expect(liveNotes.OwnerReferences).To(BeEmpty())
+	g.Expect(k8sClient.Delete(ctx, notes)).To(Succeed())
+	NewWithT(t).Eventually(func(g Gomega) {
+		var report corev1.ConfigMap
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(notes), &report)).To(Succeed())
+		g.Expect(metav1.IsControlledBy(&report, getArea(ctx, g, name))).To(BeTrue())
+		g.Expect(report.Data).To(HaveKey(AreaReportJSONKey))
+	}, 2*eventuallyTimeout, pollInterval).Should(Succeed())
 }
