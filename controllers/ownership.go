@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -104,17 +105,17 @@ func areaControls(area *mhstv1alpha1.LocalArea, obj client.Object) error {
 // ownershipConflicts returns the conflicts among err and the errors it
 // joins or wraps, in order.
 func ownershipConflicts(err error) []*ownershipConflict {
-	switch e := err.(type) {
-	case *ownershipConflict:
-		return []*ownershipConflict{e}
-	case interface{ Unwrap() []error }:
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
 		var found []*ownershipConflict
-		for _, inner := range e.Unwrap() {
+		for _, inner := range joined.Unwrap() {
 			found = append(found, ownershipConflicts(inner)...)
 		}
 		return found
-	case interface{ Unwrap() error }:
-		return ownershipConflicts(e.Unwrap())
+	}
+	var conflict *ownershipConflict
+	if errors.As(err, &conflict) {
+		return []*ownershipConflict{conflict}
 	}
 	return nil
 }

@@ -100,22 +100,6 @@ func (c *counts) add(verb string) {
 	c.byVerb[verb]++
 }
 
-func (c *counts) total() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, v := range c.byVerb {
-		n += v
-	}
-	return n
-}
-
-func (c *counts) get(verb string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.byVerb[verb]
-}
-
 // newFixture makes a namespace of the test's own and an engine over cache
 // (nil: the API server itself, a cache that is always up to date).
 func newFixture(t *testing.T, cache client.Reader) *fixture {
