@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -49,6 +51,12 @@ const (
 // LocalArea is gone.
 type CoverageReportReconciler struct {
 	client.Client
+	// APIReader reads past the cache: a report the cache lacks is looked
+	// for there, so that a ConfigMap someone made with the report's name
+	// is found, and never written to.
+	APIReader client.Reader
+	// Recorder emits the Event that says so, on the area.
+	Recorder events.EventRecorder
 	// Coverage computes the area's coverage, shared with the other
 	// controllers.
 	Coverage *areaCoverage
@@ -59,10 +67,16 @@ type CoverageReportReconciler struct {
 }
 
 // NewCoverageReportReconciler returns a reconciler that reads and writes
-// through c, takes the areas' figures from shared, and keeps the coverage
-// gauges of controller-runtime's registry.
-func NewCoverageReportReconciler(c client.Client, shared *areaCoverage) *CoverageReportReconciler {
-	return &CoverageReportReconciler{Client: c, Coverage: shared, metrics: newCoverageMetrics()}
+// through the manager's clients, takes the areas' figures from shared, and
+// keeps the coverage gauges of controller-runtime's registry.
+func NewCoverageReportReconciler(mgr ctrl.Manager, shared *areaCoverage) *CoverageReportReconciler {
+	return &CoverageReportReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("coverage-report-controller"),
+		Coverage:  shared,
+		metrics:   newCoverageMetrics(),
+	}
 }
 
 // +kubebuilder:rbac:groups=mhst.io,resources=localareas,verbs=get;list;watch
@@ -100,7 +114,18 @@ func (r *CoverageReportReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	key := types.NamespacedName{Namespace: area.Status.Namespace, Name: AreaReportName}
 	labels := reportLabels()
 	labels[mhstv1alpha1.LabelArea] = area.Name
-	if err := applyReport(ctx, r.Client, key, labels, data, areaOwnerReference(&area)); err != nil {
+	// In a namespace handed over to the area, a ConfigMap of the report's
+	// name may be someone else's: it is never written to (areaControls),
+	// the area gets a Warning Event, and the report is retried with
+	// backoff (the ConfigMap is outside the cache, so its removal raises
+	// no event).
+	err = applyReport(ctx, r.Client, r.APIReader, key, labels, data, areaOwnerReference(&area),
+		func(existing client.Object) error { return areaControls(&area, existing) })
+	var conflict *ownershipConflict
+	if errors.As(err, &conflict) {
+		r.Recorder.Eventf(&area, nil, corev1.EventTypeWarning, mhstv1alpha1.ReasonOwnershipConflict, "Report", "%s", eventNote(conflict.Error()))
+	}
+	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("area %s: %w", area.Name, err)
 	}
 	// The plan changes with the date: rebuild when a target passes or a
@@ -142,8 +167,10 @@ func reportLabels() map[string]string {
 // reports' field manager: nothing is written while the cached copy holds the
 // data, labels and owner the operator would apply (reports carry no
 // timestamps, so equal content means nothing happened). Keys or labels
-// another manager added are theirs. owner may be nil.
-func applyReport(ctx context.Context, c client.Client, key types.NamespacedName, labels, data map[string]string, owner *metav1ac.OwnerReferenceApplyConfiguration) error {
+// another manager added are theirs. owner and mine may be nil; live is
+// read when the cache does not show the report as wanted.
+func applyReport(ctx context.Context, c client.Client, live client.Reader, key types.NamespacedName, labels, data map[string]string,
+	owner *metav1ac.OwnerReferenceApplyConfiguration, mine func(client.Object) error) error {
 	cm := corev1ac.ConfigMap(key.Name, key.Namespace).WithLabels(labels).WithData(data)
 	if owner != nil {
 		cm.WithOwnerReferences(owner)
@@ -152,11 +179,8 @@ func applyReport(ctx context.Context, c client.Client, key types.NamespacedName,
 	if err != nil {
 		return err
 	}
-	// The cache is read twice: a report the cache shows out of date is
-	// rewritten (an apply that changes nothing when only the cache was
-	// behind), which saves the reports a reader of the API server.
-	reports := &apply.Engine{Cache: c, Live: c, Writer: c, Scheme: c.Scheme(), FieldManager: CoverageReportFieldManager}
-	out, err := reports.Apply(ctx, apply.Object{Desired: &unstructured.Unstructured{Object: desired}})
+	reports := &apply.Engine{Cache: c, Live: live, Writer: c, Scheme: c.Scheme(), FieldManager: CoverageReportFieldManager}
+	out, err := reports.Apply(ctx, apply.Object{Desired: &unstructured.Unstructured{Object: desired}, Mine: mine})
 	if err != nil {
 		return fmt.Errorf("report %s: %w", key, err)
 	}

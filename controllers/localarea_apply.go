@@ -14,6 +14,7 @@ import (
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/apply"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 // children is the apply engine of the area's children, with the LocalArea
@@ -27,11 +28,19 @@ func (r *LocalAreaReconciler) children() *apply.Engine {
 // apply configuration; obj is an empty object of the same kind carrying only
 // its name and namespace.
 //
-// An area being provisioned for the first time (never activated) marks its
-// children fresh: one the cache lacks is applied at once, as it almost
-// certainly does not exist yet, which saves a round trip per child on the
-// path that makes a new wave's tenants (apply is idempotent, so a cache that
-// was merely behind costs one write that changes nothing).
+// An object of that name that the operator did not make for the area is
+// never written to (areaControls): the area is stopped on an
+// *ownershipConflict instead. The namespace itself is the exception, as
+// claimNamespace has already decided that it is the area's.
+//
+// Children of a namespace that this very reconcile created are fresh: one
+// the cache lacks is applied at once, without first being read, which saves
+// a round trip per child on the path that makes a new wave's tenants. That
+// is safe only there: a namespace that did not exist a moment ago holds
+// nothing of anyone else's, while a namespace handed over to the area, or
+// one that has been the area's for a while, may hold objects someone else
+// made with the names the area wants. Cluster-scoped children are never
+// fresh.
 //
 // A difference found on an area that had converged at its current
 // generation was made by hand (a deleted NetworkPolicy, an edited label):
@@ -43,37 +52,42 @@ func (r *LocalAreaReconciler) syncChild(ctx context.Context, area *mhstv1alpha1.
 	}
 	u := &unstructured.Unstructured{Object: want}
 	key := client.ObjectKeyFromObject(obj)
-	out, err := r.children().Apply(ctx, apply.Object{
+	child := apply.Object{
 		Desired: u,
-		Whole:   ownedWhole[u.GetKind()],
-		Fresh:   area.Status.ActivatedAt == nil,
-	})
+		Whole:   kinds.OwnedWhole(u.GroupVersionKind(), kinds.Area),
+		Fresh:   key.Namespace != "" && key.Namespace == createdNamespace(ctx),
+		Settled: converged(area),
+	}
+	if u.GetKind() != "Namespace" {
+		child.Mine = func(existing client.Object) error { return areaControls(area, existing) }
+	}
+	out, err := r.children().Apply(ctx, child)
 	if err != nil {
 		return err
 	}
-	if out.Wrote && converged(area) {
-		child := obj
+	if out.Drift {
+		restored := obj
 		if out.Before != nil {
-			child = out.Before
+			restored = out.Before
 		}
-		r.reportDrift(ctx, area, child, u.GetKind(), key, out.Existed)
+		r.reportDrift(ctx, area, restored, u.GetKind(), key, out.Existed)
 	}
 	return nil
 }
 
-// ownedWhole lists the kinds of the tenant whose every field, besides
-// metadata and status, the operator sets, and to which the API server adds
-// no defaults of its own: a field someone adds to them is drift. Namespaces
-// (whose spec.finalizers the server sets) and LimitRanges (whose limits the
-// server completes from one another) are compared on the fields the
-// operator sets.
-var ownedWhole = map[string]bool{
-	"NetworkPolicy":      true,
-	"ResourceQuota":      true,
-	"RoleBinding":        true,
-	"ConfigMap":          true,
-	"ClusterRole":        true,
-	"ClusterRoleBinding": true,
+// createdNamespaceKey marks the context of a reconcile that has just
+// created the area's namespace.
+type createdNamespaceKey struct{}
+
+// withCreatedNamespace says that this reconcile created namespace name.
+func withCreatedNamespace(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, createdNamespaceKey{}, name)
+}
+
+// createdNamespace names the namespace this reconcile created, or "".
+func createdNamespace(ctx context.Context) string {
+	name, _ := ctx.Value(createdNamespaceKey{}).(string)
+	return name
 }
 
 // reportDrift records that a child changed or deleted by hand was restored.
@@ -90,10 +104,11 @@ func (r *LocalAreaReconciler) reportDrift(ctx context.Context, area *mhstv1alpha
 // pruneChild deletes a child the area no longer wants (for example the
 // allow-ingress policy once spec.tenancy.allowIngressFrom is emptied). Only
 // an object the cache holds, and so one carrying the operator's managed-by
-// label, that is labelled as this area's is deleted.
+// label, that is labelled as this area's and that no one else controls is
+// deleted.
 func (r *LocalAreaReconciler) pruneChild(ctx context.Context, area *mhstv1alpha1.LocalArea, obj client.Object) error {
 	_, err := r.children().Prune(ctx, obj, func(existing client.Object) bool {
-		return existing.GetLabels()[mhstv1alpha1.LabelArea] == area.Name
+		return existing.GetLabels()[mhstv1alpha1.LabelArea] == area.Name && areaControls(area, existing) == nil
 	})
 	if err != nil {
 		return fmt.Errorf("prune: %w", err)

@@ -171,11 +171,14 @@ func markSuspended(area *mhstv1alpha1.LocalArea) {
 // hold back the isolation and access of the rest.
 func (r *LocalAreaReconciler) provision(ctx context.Context, area *mhstv1alpha1.LocalArea, now time.Time) error {
 	area.Status.Phase = mhstv1alpha1.PhaseProvisioning
-	ns, err := r.syncNamespace(ctx, area)
+	ns, created, err := r.syncNamespace(ctx, area)
 	if stop := r.recordNamespaceProblem(area, err); stop {
 		return ignoreConflict(err)
 	}
 	area.Status.Namespace = ns.Name
+	if created {
+		ctx = withCreatedNamespace(ctx, ns.Name)
+	}
 
 	// One step per kind of child; a new step is one more line here.
 	err = errors.Join(
@@ -187,6 +190,17 @@ func (r *LocalAreaReconciler) provision(ctx context.Context, area *mhstv1alpha1.
 		),
 		r.observeTeamsAndCoverage(ctx, area),
 	)
+	if conflicts := ownershipConflicts(err); len(conflicts) > 0 {
+		// Stalled until a person acts, and retried with backoff: the
+		// object in the way is outside the operator's cache, so its
+		// removal raises no event.
+		message := conflictsMessage(conflicts)
+		if !isStalledBy(area, message) {
+			r.Recorder.Eventf(area, nil, corev1.EventTypeWarning, mhstv1alpha1.ReasonOwnershipConflict, "Provision", "%s", eventNote(message))
+		}
+		setReadiness(&area.Status.Conditions, area.Generation, stalled(mhstv1alpha1.ReasonOwnershipConflict, message))
+		return err
+	}
 	if err != nil {
 		setReadiness(&area.Status.Conditions, area.Generation, progressing(mhstv1alpha1.ReasonApplyFailed,
 			fmt.Sprintf("Provisioning namespace %s failed, and is retried: %v", ns.Name, err)))

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -12,12 +14,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
 	"github.com/mhst-io/mhst-operator/internal/apply"
+	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
 
 func TestLocalAreaGovernanceCondition(t *testing.T) {
@@ -220,7 +225,7 @@ func TestLocalAreaMatches(t *testing.T) {
 			}
 			// The rule the engine applies to the area's children.
 			got := apply.Holds(have, want)
-			if ownedWhole[want["kind"].(string)] {
+			if kinds.OwnedWhole(schema.FromAPIVersionAndKind(want["apiVersion"].(string), want["kind"].(string)), kinds.Area) {
 				got = apply.HoldsExactly(have, want)
 			}
 			if got != tt.matches {
@@ -234,4 +239,46 @@ func merged(a, b map[string]string) map[string]string {
 	out := maps.Clone(a)
 	maps.Copy(out, b)
 	return out
+}
+
+// TestAreaControls: which existing objects an area may write to.
+func TestAreaControls(t *testing.T) {
+	area := &mhstv1alpha1.LocalArea{ObjectMeta: metav1.ObjectMeta{Name: "leeds", UID: "uid-area"}}
+	controller := func(kind, name, uid string) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{APIVersion: "mhst.io/v1alpha1", Kind: kind, Name: name, UID: types.UID(uid), Controller: ptr.To(true)}}
+	}
+	binding := func(labels map[string]string, owners []metav1.OwnerReference) *rbacv1.RoleBinding {
+		return &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "mhst-leeds", Name: areaLeadRole, Labels: labels, OwnerReferences: owners}}
+	}
+	tests := []struct {
+		name     string
+		obj      client.Object
+		conflict string // "" when the area may write to it
+	}{
+		{"controlled by the area", binding(childLabels(area), controller("LocalArea", "leeds", "uid-area")), ""},
+		{"the operator's, without an owner (isolation objects)", binding(childLabels(area), nil), ""},
+		{"the managed-by label removed by hand", binding(map[string]string{mhstv1alpha1.LabelArea: "leeds"}, nil), ""},
+		{"left by an area that released the namespace", binding(map[string]string{mhstv1alpha1.LabelManagedBy: mhstv1alpha1.ManagedByValue, mhstv1alpha1.LabelArea: "york"}, nil), ""},
+		{"made by someone", binding(map[string]string{"team": "tools"}, nil),
+			"RoleBinding mhst-leeds/mhst-area-lead was not made by mhst-operator for LocalArea leeds, and the operator never writes to what it did not make: the area needs that name, so delete that RoleBinding"},
+		{"a team's", binding(map[string]string{mhstv1alpha1.LabelManagedBy: mhstv1alpha1.ManagedByValue}, controller("SupportTeam", "north", "uid-team")),
+			"RoleBinding mhst-leeds/mhst-area-lead belongs to SupportTeam north"},
+		{"labelled as the area's but controlled by another", binding(childLabels(area), controller("LocalArea", "leeds", "uid-earlier")),
+			"belongs to LocalArea leeds"},
+		{"a cluster-scoped object made by someone", &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "mhst-area-leeds-reader"}},
+			"ClusterRole mhst-area-leeds-reader was not made by mhst-operator for LocalArea leeds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := areaControls(area, tt.obj)
+			switch {
+			case tt.conflict == "" && err != nil:
+				t.Errorf("areaControls = %v, want the area's", err)
+			case tt.conflict != "" && (err == nil || !strings.Contains(err.Error(), tt.conflict)):
+				t.Errorf("areaControls = %v, want a conflict saying %q", err, tt.conflict)
+			case tt.conflict != "" && len(ownershipConflicts(fmt.Errorf("step: %w", errors.Join(errors.New("other"), err)))) != 1:
+				t.Errorf("the conflict is not found among joined and wrapped errors")
+			}
+		})
+	}
 }

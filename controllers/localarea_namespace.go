@@ -42,34 +42,35 @@ type namespaceConflict struct {
 func (c *namespaceConflict) Error() string { return c.message }
 
 // syncNamespace claims the area's namespace, creating it when it does not
-// exist, and keeps its labels as they should be. It returns a
-// *namespaceConflict when the namespace belongs to someone else, and
-// errNamespaceTerminating while it is being deleted.
-func (r *LocalAreaReconciler) syncNamespace(ctx context.Context, area *mhstv1alpha1.LocalArea) (*corev1.Namespace, error) {
+// exist (created says so), and keeps its labels as they should be. It
+// returns a *namespaceConflict when the namespace belongs to someone else,
+// and errNamespaceTerminating while it is being deleted.
+func (r *LocalAreaReconciler) syncNamespace(ctx context.Context, area *mhstv1alpha1.LocalArea) (ns *corev1.Namespace, created bool, err error) {
 	name := area.EffectiveNamespace()
-	ns, err := r.currentNamespace(ctx, name)
+	ns, err = r.currentNamespace(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if ns == nil {
-		return r.createNamespace(ctx, area, name)
+		ns, err = r.createNamespace(ctx, area, name)
+		return ns, err == nil, err
 	}
 	if err := claimNamespace(area, ns); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if ns.DeletionTimestamp != nil {
-		return nil, errNamespaceTerminating
+		return nil, false, errNamespaceTerminating
 	}
 	if ns.Annotations[annotationReleasedBy] != "" {
 		if err := r.adoptNamespace(ctx, area, ns); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	desired := desiredNamespace(area, ns.Annotations[mhstv1alpha1.AnnotationCreatedBy] == area.Name)
 	if err := r.syncChild(ctx, area, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, desired); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return ns, nil
+	return ns, false, nil
 }
 
 // currentNamespace reads a namespace from the cache (which holds every

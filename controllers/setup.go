@@ -111,7 +111,7 @@ func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if err := schoolCoverages.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err
 	}
-	reports := NewCoverageReportReconciler(mgr.GetClient(), shared)
+	reports := NewCoverageReportReconciler(mgr, shared)
 	reports.Clock = cfg.Clock
 	if err := reports.SetupWithManager(mgr, cfg.MaxConcurrentReconciles); err != nil {
 		return err

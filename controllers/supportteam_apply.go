@@ -3,9 +3,6 @@ package controllers
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -25,13 +21,6 @@ import (
 	"github.com/mhst-io/mhst-operator/internal/apply"
 	"github.com/mhst-io/mhst-operator/internal/kinds"
 )
-
-// annotationAppliedHash is set on every object of a team's service to the
-// hash of what the operator applied. It tells why an object no longer holds
-// the render (internal/apply decides that): when its hash is the render's,
-// the render did not change, so someone else changed the object, and
-// restoring it is reported as drift.
-const annotationAppliedHash = "mhst.io/applied-hash"
 
 // service is the apply engine of teams' services, with the SupportTeam
 // controller's field manager.
@@ -44,10 +33,14 @@ func (r *SupportTeamReconciler) service() *apply.Engine {
 // records the new inventory. Like Flux's kustomize-controller, it prunes only
 // after every object was applied, so a failed apply never leaves the team
 // with less than it had.
-func (r *SupportTeamReconciler) applyService(ctx context.Context, team *mhstv1alpha1.SupportTeam, objects []*unstructured.Unstructured) error {
+//
+// settled says the team's objects held this very render before (the memo of
+// renders says it was applied in full, and its input has not changed since):
+// an object that no longer holds it was changed by someone else.
+func (r *SupportTeamReconciler) applyService(ctx context.Context, team *mhstv1alpha1.SupportTeam, objects []*unstructured.Unstructured, settled bool) error {
 	previous := team.Status.Inventory
 	desired := inventoryOf(objects)
-	if err := r.applyChanged(ctx, team, objects, previous); err != nil {
+	if err := r.applyChanged(ctx, team, objects, previous, settled); err != nil {
 		// Keep every object in the inventory, so that the next pass still
 		// prunes what the render dropped.
 		team.Status.Inventory = unionOf(previous, desired)
@@ -105,12 +98,12 @@ func (r *SupportTeamReconciler) labelledObjects(ctx context.Context, team *mhstv
 
 // applyChanged applies, server-side, each object whose render differs from
 // what the cache holds.
-func (r *SupportTeamReconciler) applyChanged(ctx context.Context, team *mhstv1alpha1.SupportTeam, objects []*unstructured.Unstructured, previous []mhstv1alpha1.InventoryEntry) error {
+func (r *SupportTeamReconciler) applyChanged(ctx context.Context, team *mhstv1alpha1.SupportTeam, objects []*unstructured.Unstructured, previous []mhstv1alpha1.InventoryEntry, settled bool) error {
 	for _, obj := range objects {
 		if err := r.prepare(team, obj); err != nil {
 			return err
 		}
-		if err := r.applyIfChanged(ctx, team, obj, slices.Contains(previous, entryOf(obj))); err != nil {
+		if err := r.applyIfChanged(ctx, team, obj, slices.Contains(previous, entryOf(obj)), settled); err != nil {
 			return err
 		}
 	}
@@ -119,8 +112,7 @@ func (r *SupportTeamReconciler) applyChanged(ctx context.Context, team *mhstv1al
 
 // prepare adds to a rendered object what the operator needs on everything
 // it applies: the team as controller owner (so the garbage collector removes
-// the service with the team), the labels the operator's cache selects on,
-// and the hash of the result.
+// the service with the team) and the labels the operator's cache selects on.
 func (r *SupportTeamReconciler) prepare(team *mhstv1alpha1.SupportTeam, obj *unstructured.Unstructured) error {
 	if err := controllerutil.SetControllerReference(team, obj, r.Scheme()); err != nil {
 		return fmt.Errorf("set owner of %s %s: %w", obj.GetKind(), obj.GetName(), err)
@@ -137,92 +129,37 @@ func (r *SupportTeamReconciler) prepare(team *mhstv1alpha1.SupportTeam, obj *uns
 		labels[mhstv1alpha1.LabelConfigMap] = mhstv1alpha1.ConfigMapTeamConfiguration
 	}
 	obj.SetLabels(labels)
-
-	hash, err := hashOf(obj)
-	if err != nil {
-		return err
-	}
-	annotations := obj.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations[annotationAppliedHash] = hash
-	obj.SetAnnotations(annotations)
 	return nil
 }
 
-// hashOf hashes an object as it will be applied. encoding/json writes map
-// keys in order, so the same object always hashes the same.
-func hashOf(obj *unstructured.Unstructured) (string, error) {
-	data, err := json.Marshal(obj.Object)
-	if err != nil {
-		return "", fmt.Errorf("hash %s %s: %w", obj.GetKind(), obj.GetName(), err)
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), nil
-}
-
-// applyIfChanged applies obj unless it holds the render already.
-// wasApplied says the object is in the team's inventory: if it is missing,
-// someone deleted it, and restoring it is reported in an Event. An object
+// applyIfChanged applies obj unless it holds the render already. An object
 // of that name the team does not control is never written to.
-func (r *SupportTeamReconciler) applyIfChanged(ctx context.Context, team *mhstv1alpha1.SupportTeam, obj *unstructured.Unstructured, wasApplied bool) error {
+//
+// What internal/apply reports tells why it wrote: restoring an object of a
+// settled render (see applyService) is drift corrected, reported in an
+// Event; so is restoring one the team's inventory lists but that is gone
+// (wasApplied), which the inventory in status tells even when the operator
+// has just started and does not know whether the render is settled. Any
+// other write follows a change of the render, and is not drift.
+func (r *SupportTeamReconciler) applyIfChanged(ctx context.Context, team *mhstv1alpha1.SupportTeam, obj *unstructured.Unstructured, wasApplied, settled bool) error {
 	out, err := r.service().Apply(ctx, apply.Object{
 		Desired: obj,
+		Settled: settled,
 		Mine:    func(existing client.Object) error { return checkController(team, existing) },
 	})
 	if err != nil || !out.Wrote {
 		return err
 	}
-	log.FromContext(ctx).V(1).Info("applied", "kind", obj.GetKind(), "name", obj.GetName())
+	log.FromContext(ctx).V(1).Info("applied", "kind", obj.GetKind(), "name", obj.GetName(), "drift", out.Drift)
 	switch {
-	case !out.Existed && wasApplied:
+	case !out.Existed && (out.Drift || wasApplied):
 		r.Recorder.Eventf(team, nil, corev1.EventTypeNormal, mhstv1alpha1.ReasonDriftCorrected, "Restore",
 			"%s %s was deleted outside the operator and has been restored", obj.GetKind(), obj.GetName())
-	case out.Existed && out.Before.GetAnnotations()[annotationAppliedHash] == obj.GetAnnotations()[annotationAppliedHash]:
+	case out.Existed && out.Drift:
 		r.Recorder.Eventf(team, nil, corev1.EventTypeNormal, mhstv1alpha1.ReasonDriftCorrected, "Restore",
 			"%s %s was changed outside the operator and has been restored", obj.GetKind(), obj.GetName())
 	}
 	return nil
-}
-
-// ownershipConflict says that an object the team's render needs exists and
-// was not made by the operator for this team. Nothing is written to it: the
-// operator never takes over what it did not make.
-type ownershipConflict struct {
-	kind, namespace, name string
-	// owner describes the object's controller, or "" when it has none.
-	owner string
-}
-
-func (c *ownershipConflict) Error() string {
-	made := "was not made by mhst-operator for this team"
-	if c.owner != "" {
-		made = "belongs to " + c.owner
-	}
-	return fmt.Sprintf("%s %s/%s %s, and the operator never writes to what it did not make: rename or delete that %s, or give the team's blueprint another name for it",
-		c.kind, c.namespace, c.name, made, c.kind)
-}
-
-// checkController refuses to write to an object that the team does not
-// control: one someone made by hand with the name the render wants, or
-// another team's object of the same name.
-func checkController(team *mhstv1alpha1.SupportTeam, obj client.Object) error {
-	owner := metav1.GetControllerOf(obj)
-	if owner != nil && owner.UID == team.UID {
-		return nil
-	}
-	conflict := &ownershipConflict{kind: obj.GetObjectKind().GroupVersionKind().Kind, namespace: obj.GetNamespace(), name: obj.GetName()}
-	if conflict.kind == "" {
-		// Typed objects read through a client come without their kind.
-		if gvks, _, err := clientgoscheme.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
-			conflict.kind = gvks[0].Kind
-		}
-	}
-	if owner != nil {
-		conflict.owner = owner.Kind + " " + owner.Name
-	}
-	return conflict
 }
 
 // prune deletes the objects of stale entries that the operator applied for

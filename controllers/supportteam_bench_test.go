@@ -47,7 +47,7 @@ func BenchmarkSupportTeamRenderApply(b *testing.B) {
 		if err != nil || refused != nil {
 			b.Fatalf("render: %v %v", err, refused)
 		}
-		if err := r.applyService(ctx, team, out.Objects); err != nil {
+		if err := r.applyService(ctx, team, out.Objects, false); err != nil {
 			b.Fatal(err)
 		}
 		objects += len(out.Objects)

@@ -168,7 +168,8 @@ func (r *SupportTeamReconciler) deployService(ctx context.Context, team *mhstv1a
 		r.announceRefusal(team, *refused)
 		return deployOutcome{name: previous, blocked: refused}
 	}
-	if err := r.applyService(ctx, team, out.Objects); err != nil {
+	key := client.ObjectKeyFromObject(team)
+	if err := r.applyService(ctx, team, out.Objects, r.renders.settled(key)); err != nil {
 		var conflict *ownershipConflict
 		if errors.As(err, &conflict) {
 			// Stalled until a person acts, and retried with backoff: the
@@ -181,6 +182,7 @@ func (r *SupportTeamReconciler) deployService(ctx context.Context, team *mhstv1a
 		err = fmt.Errorf("deploy service of team %s/%s: %w", team.Namespace, team.Name, err)
 		return deployOutcome{name: out.DeploymentName, blocked: blocked(progressing(mhstv1alpha1.ReasonApplyFailed, err.Error())), err: err}
 	}
+	r.renders.markApplied(key)
 	return deployOutcome{name: out.DeploymentName}
 }
 

@@ -327,9 +327,9 @@ func TestSupportTeamRestoresDeletedService(t *testing.T) {
 	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
 }
 
-// A person scaling the team's Deployment or changing its image by hand does
-// not touch the operator's applied-hash annotation; the operator still sees
-// the edit and puts the team's declared service back.
+// A person scaling the team's Deployment or changing its image by hand: the
+// render has not changed since it was applied, so the operator puts the
+// team's declared service back and calls it drift.
 func TestSupportTeamRestoresEditedDeployment(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -359,6 +359,50 @@ func TestSupportTeamRestoresEditedDeployment(t *testing.T) {
 			HaveField("Note", ContainSubstring("changed outside the operator")),
 		)))
 	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
+}
+
+// A change of the team's spec changes its objects without any drift: only
+// an object that no longer holds a render that has not changed is drift.
+func TestSupportTeamRenderChangeIsNotDrift(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	area := supportTeamTestArea(t, "st-render-change")
+	team := supportTeamTestTeam(t, area.Status.Namespace, "south")
+	d := supportTeamDeployment(t, team)
+	supportTeamEventually(t, team, func(g Gomega, team *mhstv1alpha1.SupportTeam) {
+		g.Expect(supportTeamKinds(team.Status.Inventory)).To(ContainElement("Service"))
+	})
+
+	const image = "registry.example/mhst/south:2"
+	supportTeamUpdate(t, team, func(team *mhstv1alpha1.SupportTeam) { team.Spec.Service.Image = image })
+	g.Eventually(func(g Gomega) {
+		var live appsv1.Deployment
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(d), &live)).To(Succeed())
+		g.Expect(live.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
+
+	// Then real drift, on another object: once its Event is there, any
+	// Event the render change had caused (emitted before it) is too.
+	var svc corev1.Service
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: team.Namespace, Name: "south-service"}, &svc)).To(Succeed())
+	g.Expect(svc.Spec.Selector).NotTo(BeEmpty())
+	for key := range svc.Spec.Selector {
+		svc.Spec.Selector[key] = "edited-by-hand"
+	}
+	g.Expect(k8sClient.Update(ctx, &svc)).To(Succeed())
+	var notes []string
+	g.Eventually(func(g Gomega) {
+		var events eventsv1.EventList
+		g.Expect(k8sClient.List(ctx, &events, client.InNamespace(team.Namespace))).To(Succeed())
+		notes = nil
+		for _, e := range events.Items {
+			if e.Reason == mhstv1alpha1.ReasonDriftCorrected && e.Regarding.Name == team.Name {
+				notes = append(notes, e.Note)
+			}
+		}
+		g.Expect(notes).To(ContainElement(ContainSubstring("Service south-service was changed outside the operator")))
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
+	g.Expect(notes).NotTo(ContainElement(ContainSubstring("Deployment")), "a change of the render is not drift")
 }
 
 func TestSupportTeamDeletionRemovesService(t *testing.T) {

@@ -153,6 +153,14 @@ func blueprintData(cm *corev1.ConfigMap) map[string]string {
 // render the same input again; blueprint.Render is deterministic, so the
 // remembered objects are exactly what it would return. The zero value is
 // ready to use.
+//
+// It also remembers whether the render was applied in full: a render of an
+// unchanged input that was applied is settled, and an object found not
+// holding it was changed by someone else (drift). The memo is the
+// process's own, so after a restart no render is settled until applied
+// once: a change made while the operator was down is put back without
+// being called drift, rather than a change of the render being called
+// drift.
 type renderMemo struct {
 	mu     sync.Mutex
 	byTeam map[client.ObjectKey]memoEntry
@@ -165,6 +173,8 @@ type memoEntry struct {
 	input          string
 	objects        [][]byte
 	deploymentName string
+	// applied: every object of this render was applied.
+	applied bool
 }
 
 // render returns the render of in, from memory when the team's input has
@@ -193,6 +203,25 @@ func (m *renderMemo) render(team client.ObjectKey, in blueprint.Input) (*bluepri
 		m.mu.Unlock()
 	}
 	return entry.output()
+}
+
+// settled reports whether the team's remembered render (the one render
+// last returned) was applied in full.
+func (m *renderMemo) settled(team client.ObjectKey) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byTeam[team].applied
+}
+
+// markApplied records that the team's remembered render was applied in
+// full.
+func (m *renderMemo) markApplied(team client.ObjectKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if entry, ok := m.byTeam[team]; ok {
+		entry.applied = true
+		m.byTeam[team] = entry
+	}
 }
 
 // forget drops a deleted team's render.

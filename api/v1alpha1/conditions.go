@@ -55,9 +55,10 @@ const (
 	ReasonAreaNotActive     = "AreaNotActive"
 	ReasonNoPractitioners   = "NoPractitionersInPost"
 	ReasonBlueprintRejected = "BlueprintRejected"
-	// ReasonOwnershipConflict (SupportTeam): an object the team's render
-	// needs exists and was not made by the operator for this team; nothing
-	// is written to it until it is renamed or deleted.
+	// ReasonOwnershipConflict (SupportTeam, LocalArea): an object the
+	// team's render or the area's tenant needs exists and was not made by
+	// the operator for this team or area; nothing is written to it until it
+	// is renamed or deleted.
 	ReasonOwnershipConflict   = "OwnershipConflict"
 	ReasonBlueprintInvalid    = "BlueprintInvalid"
 	ReasonBlueprintNotFound   = "BlueprintNotFound"

@@ -17,10 +17,24 @@
 //   - a scalar holds when equal; a wanted null, empty map or empty list holds
 //     when the field is absent.
 //
-// For the kinds a caller owns whole (Object.Whole: the area's quota, network
-// policies, bindings, roles, its policy parameter, the reports), nothing
-// outside metadata and status may be set beyond what the operator sets
-// (HoldsExactly): a rule, a quota or a data key someone adds is drift.
+// For the objects a caller owns whole (Object.Whole; the Whole column of
+// internal/kinds says which: the area's quota, network policies, bindings,
+// reader role and policy parameter), nothing outside metadata and status
+// may be set beyond what the operator sets (HoldsExactly): a rule, a quota
+// or a data key someone adds is drift.
+//
+// # Drift
+//
+// A write is drift corrected when the caller says the desired state is
+// Settled: it brought this very state into the cluster before, and nothing
+// it derives the state from has changed since. An object that then does not
+// hold it, or is missing, was changed or deleted by someone else, and
+// Apply's Outcome says so (Drift), for the caller's Event. Any other write
+// follows a change of the caller's own input (a new spec, a new render) and
+// is not drift. The engine keeps no record of its own on the objects it
+// writes (no hash, no annotation): what is drift is decided by comparing
+// with the cluster, by the rule above, and by what the caller knows of its
+// input.
 //
 // # Writing
 //
@@ -52,6 +66,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -81,6 +96,9 @@ type Object struct {
 	// Fresh says the object almost certainly does not exist yet, so that
 	// when the cache lacks it, it is applied without reading it first.
 	Fresh bool
+	// Settled says the caller applied this very desired state before and
+	// its input has not changed since: a write is then drift corrected.
+	Settled bool
 	// Mine refuses to write to an existing object that is not the
 	// caller's (nil: any object of the name is). Its error is returned.
 	Mine func(existing client.Object) error
@@ -95,6 +113,9 @@ type Outcome struct {
 	Existed bool
 	// Before is the object as it was when it was written, or nil.
 	Before client.Object
+	// Drift is true when Apply wrote a Settled object: someone else had
+	// changed it (Existed) or deleted it, and it was restored.
+	Drift bool
 }
 
 // Apply makes the object hold what is desired.
@@ -133,7 +154,7 @@ func (e *Engine) Apply(ctx context.Context, obj Object) (Outcome, error) {
 
 // write brings live (nil when absent) to want.
 func (e *Engine) write(ctx context.Context, obj Object, live client.Object, want map[string]any, what string) (Outcome, error) {
-	out := Outcome{Existed: live != nil, Before: live}
+	out := Outcome{Existed: live != nil, Before: live, Drift: obj.Settled}
 	if live != nil {
 		have, err := Normalize(live)
 		if err != nil {
@@ -171,7 +192,12 @@ func (e *Engine) replace(ctx context.Context, live client.Object, have, want map
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", what, err)
 	}
-	replacement := live.DeepCopyObject().(client.Object)
+	// A new object, not a copy of live: decoding into a copy would merge
+	// maps (a data key, a quota someone added would stay).
+	replacement, ok := reflect.New(reflect.TypeOf(live).Elem()).Interface().(client.Object)
+	if !ok {
+		return fmt.Errorf("replace %s: %T is not a Kubernetes object", what, live)
+	}
 	if err := json.Unmarshal(data, replacement); err != nil {
 		return fmt.Errorf("decode %s: %w", what, err)
 	}

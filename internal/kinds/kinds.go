@@ -1,8 +1,9 @@
 // Package kinds is the one table of the kinds of object the operator makes:
 // for each, who makes it (an area, a team, a report), how the operator's
-// cache selects it, and whether a team's blueprint may render it. The cache
-// options, the controllers' watches, the blueprint allowlist, the prune
-// allowlist and the benchmark's count of what the operator made are all
+// cache selects it, whether a team's blueprint may render it, and who owns
+// its objects whole. The cache options, the controllers' watches, the
+// blueprint allowlist, the prune allowlist, the apply engine's choice of
+// drift rule and the benchmark's count of what the operator made are all
 // read from here, and a test checks the table against the operator's RBAC
 // (config/rbac/role.yaml and the chart), so that a kind added in one place
 // and forgotten in another fails a test instead of a rollout.
@@ -62,6 +63,16 @@ type Kind struct {
 	// namespaced and can neither grant permissions nor reach beyond the
 	// team's namespace.
 	Blueprint bool
+	// Whole lists the makers that own their objects of this kind whole:
+	// the operator sets every field outside metadata and status, and the
+	// API server defaults none of them, so a field someone adds (a rule, a
+	// quota, a data key) is drift, and the object is replaced whole, with
+	// an update (see internal/apply), which the RBAC must grant. A team is
+	// never among them: a blueprint's author does not write out what the
+	// server defaults. Namespaces (whose spec.finalizers the server sets)
+	// and LimitRanges (whose limits the server completes from one another)
+	// are compared on the fields the operator sets.
+	Whole []Maker
 	// New returns an empty typed object of the kind.
 	New func() client.Object
 }
@@ -70,15 +81,15 @@ type Kind struct {
 var All = []Kind{
 	{GVK: corev1.SchemeGroupVersion.WithKind("Namespace"), Resource: "namespaces", MadeFor: []Maker{Area}, Cache: CacheAll,
 		New: func() client.Object { return &corev1.Namespace{} }},
-	{GVK: corev1.SchemeGroupVersion.WithKind("ResourceQuota"), Resource: "resourcequotas", Namespaced: true, MadeFor: []Maker{Area},
+	{GVK: corev1.SchemeGroupVersion.WithKind("ResourceQuota"), Resource: "resourcequotas", Namespaced: true, MadeFor: []Maker{Area}, Whole: []Maker{Area},
 		New: func() client.Object { return &corev1.ResourceQuota{} }},
 	{GVK: corev1.SchemeGroupVersion.WithKind("LimitRange"), Resource: "limitranges", Namespaced: true, MadeFor: []Maker{Area},
 		New: func() client.Object { return &corev1.LimitRange{} }},
-	{GVK: rbacv1.SchemeGroupVersion.WithKind("RoleBinding"), Resource: "rolebindings", Namespaced: true, MadeFor: []Maker{Area},
+	{GVK: rbacv1.SchemeGroupVersion.WithKind("RoleBinding"), Resource: "rolebindings", Namespaced: true, MadeFor: []Maker{Area}, Whole: []Maker{Area},
 		New: func() client.Object { return &rbacv1.RoleBinding{} }},
-	{GVK: rbacv1.SchemeGroupVersion.WithKind("ClusterRole"), Resource: "clusterroles", MadeFor: []Maker{Area},
+	{GVK: rbacv1.SchemeGroupVersion.WithKind("ClusterRole"), Resource: "clusterroles", MadeFor: []Maker{Area}, Whole: []Maker{Area},
 		New: func() client.Object { return &rbacv1.ClusterRole{} }},
-	{GVK: rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"), Resource: "clusterrolebindings", MadeFor: []Maker{Area},
+	{GVK: rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"), Resource: "clusterrolebindings", MadeFor: []Maker{Area}, Whole: []Maker{Area},
 		New: func() client.Object { return &rbacv1.ClusterRoleBinding{} }},
 	{GVK: appsv1.SchemeGroupVersion.WithKind("Deployment"), Resource: "deployments", Namespaced: true, MadeFor: []Maker{Team}, Blueprint: true,
 		New: func() client.Object { return &appsv1.Deployment{} }},
@@ -87,9 +98,11 @@ var All = []Kind{
 	{GVK: corev1.SchemeGroupVersion.WithKind("ServiceAccount"), Resource: "serviceaccounts", Namespaced: true, MadeFor: []Maker{Team}, Blueprint: true,
 		New: func() client.Object { return &corev1.ServiceAccount{} }},
 	{GVK: corev1.SchemeGroupVersion.WithKind("ConfigMap"), Resource: "configmaps", Namespaced: true, MadeFor: []Maker{Area, Team, Report}, Cache: CacheConfigMaps, Blueprint: true,
-		New: func() client.Object { return &corev1.ConfigMap{} }},
+		Whole: []Maker{Area},
+		New:   func() client.Object { return &corev1.ConfigMap{} }},
 	{GVK: networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), Resource: "networkpolicies", Namespaced: true, MadeFor: []Maker{Area, Team}, Blueprint: true,
-		New: func() client.Object { return &networkingv1.NetworkPolicy{} }},
+		Whole: []Maker{Area},
+		New:   func() client.Object { return &networkingv1.NetworkPolicy{} }},
 	{GVK: policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"), Resource: "poddisruptionbudgets", Namespaced: true, MadeFor: []Maker{Team}, Blueprint: true,
 		New: func() client.Object { return &policyv1.PodDisruptionBudget{} }},
 	{GVK: autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"), Resource: "horizontalpodautoscalers", Namespaced: true, MadeFor: []Maker{Team}, Blueprint: true,
@@ -125,6 +138,13 @@ func GVKs() []schema.GroupVersionKind {
 		out[i] = k.GVK
 	}
 	return out
+}
+
+// OwnedWhole reports whether m owns its objects of kind gvk whole (see
+// Kind.Whole).
+func OwnedWhole(gvk schema.GroupVersionKind, m Maker) bool {
+	k, ok := Lookup(gvk)
+	return ok && slices.Contains(k.Whole, m)
 }
 
 // Lookup returns the kind of gvk, if the operator makes it.

@@ -23,6 +23,11 @@ func TestTableAgreesWithTheRBAC(t *testing.T) {
 						t.Errorf("%s does not grant %s on %s, which the operator makes for %v", path, verb, k.Resource, k.MadeFor)
 					}
 				}
+				// An object owned whole that someone added a field to
+				// is replaced whole, with an update.
+				if len(k.Whole) > 0 && !grants(rules, k.GVK.Group, k.Resource, "update") {
+					t.Errorf("%s does not grant update on %s, which the operator replaces whole for %v", path, k.Resource, k.Whole)
+				}
 			}
 			for _, rule := range rules {
 				if len(rule.ResourceNames) > 0 || !writes(rule.Verbs) {
@@ -110,6 +115,17 @@ func TestTableIsConsistent(t *testing.T) {
 		}
 		if k.New() == nil {
 			t.Errorf("%s has no empty object", k.GVK)
+		}
+		for _, m := range k.Whole {
+			if !slices.Contains(k.MadeFor, m) {
+				t.Errorf("%s is owned whole by %s, which does not make it", k.GVK, m)
+			}
+			if m == Team {
+				t.Errorf("%s is owned whole by a team: a blueprint's objects carry fields the API server defaults", k.GVK)
+			}
+		}
+		if got := OwnedWhole(k.GVK, Area); got != slices.Contains(k.Whole, Area) {
+			t.Errorf("OwnedWhole(%s, Area) = %v, the table says %v", k.GVK, got, !got)
 		}
 	}
 }
