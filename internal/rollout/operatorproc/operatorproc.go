@@ -199,6 +199,36 @@ func (p *Process) Metrics(ctx context.Context) (Metrics, error) {
 	return ParseMetrics(body)
 }
 
+// WaitQuiet waits until the operator has made no write for a whole period
+// (its metrics scraped every period) and returns the metrics it settled
+// at. Converged figures in status are not the end of the operator's work:
+// a paced report may still follow them.
+func (p *Process) WaitQuiet(ctx context.Context, period, timeout time.Duration) (Metrics, error) {
+	deadline := time.Now().Add(timeout)
+	last, err := p.Metrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(period):
+		}
+		now, err := p.Metrics(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if now.Writes() == last.Writes() {
+			return now, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the operator's writes did not settle within %s (%d more in the last %s)", timeout, now.Writes()-last.Writes(), period)
+		}
+		last = now
+	}
+}
+
 // PeakRSS is the most resident memory the process has used so far, in
 // bytes (VmHWM in /proc/<pid>/status). It needs the process alive.
 func (p *Process) PeakRSS() (int64, error) {
