@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -27,6 +28,20 @@ const (
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
+// onLoopback says whether addr (host:port) listens on the loopback
+// interface only: an empty host or 0.0.0.0 listens on every interface.
+func onLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // metricsServerOptions configures the metrics endpoint from the flags:
 // HTTPS with authentication and authorization unless --metrics-secure=false
 // (plain HTTP, for a process on a developer's machine that binds to
@@ -38,6 +53,9 @@ func metricsServerOptions(f flags) (metricsserver.Options, error) {
 	if !f.metricsSecure {
 		if f.metricsCertDir != "" {
 			return opts, errors.New("--metrics-cert-dir needs --metrics-secure: a certificate is only used for HTTPS")
+		}
+		if f.metricsAddr != "0" && !onLoopback(f.metricsAddr) {
+			return opts, fmt.Errorf("--metrics-secure=false serves the metrics to anyone who can connect, so it needs an address on localhost, such as 127.0.0.1:8080, not %q", f.metricsAddr)
 		}
 		return opts, nil
 	}
