@@ -40,10 +40,13 @@ type result struct {
 	IdleWrites             int64
 	Idle                   time.Duration
 	ChangeArea             string
-	ChangeSettings         int
+	ChangeSettings         int   // of the allocation changed
+	ChangeAreaSettings     int64 // of its area
 	Withdraw, Restore      time.Duration
 	ChangeWrites           int64
 	PeakRSS, PeakHeap      int64
+	ConvergeCPU, FloorCPU  cpuUse           // where the CPU went while converging, and during the floor
+	Requests               map[string]int64 // the operator's requests until settled, by HTTP method
 	APIServerVersion       string
 }
 
@@ -112,7 +115,10 @@ func runScale(ctx context.Context, cfg config, areas []rollout.Area) (res result
 	defer stopSampling()
 	go op.SampleHeap(sampleCtx, 250*time.Millisecond)
 
-	if err := measureOperator(ctx, cfg, c, op, areas, &res); err != nil {
+	pids := cluster.ComponentPIDs()
+	pids["operator"] = op.Pid()
+	pids[benchClients] = os.Getpid()
+	if err := measureOperator(ctx, cfg, c, op, pids, areas, &res); err != nil {
 		return res, fmt.Errorf("%w (operator log: %s)", err, keepLog(dir, cfg))
 	}
 	stopSampling()
@@ -148,6 +154,10 @@ func nodesFor(teams int, replicas int32) int {
 
 const operatorNamespace = "mhst-system"
 
+// benchClients names the benchmark's own process in the CPU figures: its
+// clients apply the rollout (or create the floor) and poll for convergence.
+const benchClients = "the benchmark's clients"
+
 // prepareCluster installs what config/default ships but the operator's
 // Deployment: the benchmark runs the operator's binary itself, as the
 // shipped ServiceAccount, under the shipped RBAC and admission policies.
@@ -160,8 +170,12 @@ func prepareCluster(ctx context.Context, cluster *localcluster.Cluster, cfg conf
 
 // measureOperator applies the rollout and measures convergence, idle writes
 // and a change in the largest area.
-func measureOperator(ctx context.Context, cfg config, c client.Client, op *operatorproc.Process, areas []rollout.Area, res *result) error {
+func measureOperator(ctx context.Context, cfg config, c client.Client, op *operatorproc.Process, pids map[string]int, areas []rollout.Area, res *result) error {
 	before, err := op.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	cpuStart, err := sampleCPU(pids)
 	if err != nil {
 		return err
 	}
@@ -180,6 +194,11 @@ func measureOperator(ctx context.Context, cfg config, c client.Client, op *opera
 		return err
 	}
 	res.Converge = time.Since(start)
+	cpuConverged, err := sampleCPU(pids)
+	if err != nil {
+		return err
+	}
+	res.ConvergeCPU = cpuConverged.since(cpuStart, res.Converge)
 	if _, err := converge.Wait(ctx, c, converge.Expect(areas, true), 100*time.Millisecond, cfg.timeout); err != nil {
 		return err
 	}
@@ -187,11 +206,18 @@ func measureOperator(ctx context.Context, cfg config, c client.Client, op *opera
 	if err := <-applied; err != nil {
 		return err
 	}
-	converged, err := op.Metrics(ctx)
+	// The areas' figures are final, but what follows them may still be
+	// written (the national report is rebuilt at most once a second):
+	// those writes belong to the rollout, and idle starts after them.
+	converged, err := op.WaitQuiet(ctx, 2*time.Second, time.Minute)
 	if err != nil {
 		return err
 	}
 	res.Writes = converged.Writes() - before.Writes()
+	res.Requests = map[string]int64{}
+	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		res.Requests[method] = converged.Requests(method) - before.Requests(method)
+	}
 	made, err := operatorObjects(ctx, c)
 	if err != nil {
 		return err
@@ -226,6 +252,7 @@ func measureChange(ctx context.Context, c client.Client, area rollout.Area, res 
 	res.ChangeArea = area.LocalArea.Spec.DisplayName
 	original := area.Coverages[0]
 	res.ChangeSettings = len(original.Spec.Settings)
+	res.ChangeAreaSettings = area.Expected.Settings
 	withdrawn := *original.DeepCopy()
 	withdrawn.Spec.Agreement = nil
 
@@ -285,8 +312,20 @@ func measureFloorOf(ctx context.Context, cluster *localcluster.Cluster, c client
 	if err != nil {
 		return err
 	}
-	res.Floor, res.FloorObjects, err = measureFloor(ctx, c, append(applied, made...), cfg.workers)
-	return err
+	self := map[string]int{benchClients: os.Getpid()}
+	cpuStart, err := sampleCPU(self)
+	if err != nil {
+		return err
+	}
+	if res.Floor, res.FloorObjects, err = measureFloor(ctx, c, append(applied, made...), cfg.workers); err != nil {
+		return err
+	}
+	cpuEnd, err := sampleCPU(self)
+	if err != nil {
+		return err
+	}
+	res.FloorCPU = cpuEnd.since(cpuStart, res.Floor)
+	return nil
 }
 
 // keepLog copies the operator's log out of the work directory, which is

@@ -96,3 +96,14 @@ func copyFiles(from, to string) error {
 	}
 	return nil
 }
+
+// ComponentPIDs returns the process id of each process the cluster started
+// besides etcd and the API server (kube-controller-manager, kube-scheduler,
+// kwok), by name, for a measurement of what each uses.
+func (c *Cluster) ComponentPIDs() map[string]int {
+	pids := map[string]int{}
+	for _, p := range c.procs {
+		pids[p.name] = p.cmd.Process.Pid
+	}
+	return pids
+}

@@ -139,3 +139,10 @@ func (m Metrics) Reconciles(controller string) int64 {
 	}
 	return int64(m.Sum("controller_runtime_reconcile_total", match))
 }
+
+// Requests is the number of requests the operator's clients sent to the API
+// server with one HTTP method (GET for reads that missed the cache, POST,
+// PATCH...), whatever their answer.
+func (m Metrics) Requests(method string) int64 {
+	return int64(m.Sum("rest_client_requests_total", map[string][]string{"method": {method}}))
+}
