@@ -96,7 +96,7 @@ func (r report) scaleTable(res result) string {
 		{"re-converge after restoring it", seconds(res.Restore)},
 		{"writes for the two changes", fmt.Sprint(res.ChangeWrites)},
 		{"peak RSS of the operator (VmHWM)", fmt.Sprintf("%.0f MiB", float64(res.PeakRSS)/mib)},
-		{"peak heap in use (sampled every 250 ms)", fmt.Sprintf("%.0f MiB", float64(res.PeakHeap)/mib)},
+		{"peak heap in use (sampled every 2 s)", fmt.Sprintf("%.0f MiB", float64(res.PeakHeap)/mib)},
 		{"CPU while converging", res.ConvergeCPU.String()},
 		{"CPU during the floor", res.FloorCPU.String()},
 	}
@@ -202,7 +202,9 @@ config/default ships is installed (RBAC, area roles, admission policies) and
 the operator runs as its own process (bin/manager, default flags, no leader
 election) as its ServiceAccount, under that RBAC and those policies. The rollout is applied server-side by 16 parallel clients, the
 LocalAreas first; an object whose namespace the operator has not made yet
-waits for it (a GET of the namespace every 100 ms) and is then applied.
+waits for it (on one watch of namespaces that every client shares) and is
+then applied. Convergence is followed with a watch of the LocalAreas, so
+that waiting costs the API server next to nothing.
 **Converge** runs
 from the first apply until every LocalArea is Ready with exactly the coverage
 the generator computed by its own sums (status.coverage compared field by
@@ -222,7 +224,7 @@ applied objects whose status it writes). **Idle** counts its writes after
 that. **Re-converge** withdraws the agreement of one team's
 allocation in the largest area (the area then reports the smaller coverage),
 then restores it. Peak RSS is VmHWM of the operator's process; peak heap is
-go_memstats_heap_inuse_bytes sampled every 250 ms. **CPU** is the busy time
+go_memstats_heap_inuse_bytes sampled every 2 s. **CPU** is the busy time
 of the whole machine (/proc/stat) and of each process the benchmark started
 (/proc/<pid>/stat: the operator, the controller manager, the scheduler, kwok,
 and the benchmark itself, whose clients apply the rollout and poll for

@@ -151,7 +151,7 @@ func areaByCode(t *testing.T, code string) rollout.Area {
 type env struct {
 	t       *testing.T
 	cluster *localcluster.Cluster
-	client  client.Client
+	client  client.WithWatch
 	ctx     context.Context
 	// operatorKubeconfig acts as the operator's ServiceAccount.
 	operatorKubeconfig string
@@ -180,7 +180,7 @@ func newEnv(t *testing.T) *env {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(mhstv1alpha1.AddToScheme(scheme))
-	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	c, err := client.NewWithWatch(cluster.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func (e *env) apply(areas []rollout.Area) {
 // waitConverged waits until every area reports what want says.
 func (e *env) waitConverged(want converge.Expectations) time.Duration {
 	e.t.Helper()
-	took, err := converge.Wait(e.ctx, e.client, want, 250*time.Millisecond, convergeTimeout)
+	took, err := converge.Wait(e.ctx, e.client, want, convergeTimeout)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -17,8 +17,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mhstv1alpha1 "github.com/mhst-io/mhst-operator/api/v1alpha1"
@@ -56,7 +58,10 @@ func Objects(areas []rollout.Area) []client.Object {
 // Apply applies objs server-side with workers in parallel. An object whose
 // namespace does not exist yet (the operator has not provisioned its area)
 // waits for it, or until ctx ends.
-func Apply(ctx context.Context, c client.Client, objs []client.Object, workers int) error {
+func Apply(ctx context.Context, c client.WithWatch, objs []client.Object, workers int) error {
+	ctx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	namespaces := watchNamespaces(ctx, c)
 	queue := make(chan client.Object)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -65,7 +70,7 @@ func Apply(ctx context.Context, c client.Client, objs []client.Object, workers i
 		go func() {
 			defer wg.Done()
 			for obj := range queue {
-				if err := applyWhenNamespaceExists(ctx, c, obj); err != nil {
+				if err := applyWhenNamespaceExists(ctx, c, namespaces, obj); err != nil {
 					errs <- err
 					return
 				}
@@ -90,16 +95,18 @@ feed:
 	return err
 }
 
-// namespacePoll is how often a waiting object looks for its namespace.
-const namespacePoll = 100 * time.Millisecond
+// retryPause is the least time between two applies of one object refused
+// for a missing namespace.
+const retryPause = 100 * time.Millisecond
 
 // applyWhenNamespaceExists applies obj once its namespace exists. While it
-// does not, the wait is a GET of the namespace (served from the API
-// server's watch cache) rather than the apply itself: an apply refused for
-// a missing namespace costs the API server a decode, a read and admission
-// each time, and sixteen clients retrying so would compete with the
-// operator that is making the namespaces.
-func applyWhenNamespaceExists(ctx context.Context, c client.Client, obj client.Object) error {
+// does not, the object waits on the one watch of namespaces that every
+// worker shares, not by sending its apply again, nor by asking for the
+// namespace again and again: an apply refused for a missing namespace costs
+// the API server a decode, a read and admission each time, and sixteen
+// clients polling would compete with the operator that is making the
+// namespaces.
+func applyWhenNamespaceExists(ctx context.Context, c client.Client, namespaces *namespaceWatch, obj client.Object) error {
 	u, err := forApply(obj)
 	if err != nil {
 		return err
@@ -112,25 +119,83 @@ func applyWhenNamespaceExists(ctx context.Context, c client.Client, obj client.O
 			}
 			return nil
 		}
-		if err := waitForNamespace(ctx, c, obj.GetNamespace()); err != nil {
+		if err := namespaces.wait(ctx, obj.GetNamespace()); err != nil {
 			return fmt.Errorf("apply %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
 		}
+		sleep(ctx, retryPause)
 	}
 }
 
-// waitForNamespace returns once the namespace exists, or when ctx ends.
-// Errors other than NotFound (an API server restarting, say) are waited
-// out too: the apply that follows reports what persists.
-func waitForNamespace(ctx context.Context, c client.Client, name string) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("namespace %s never appeared: %w", name, ctx.Err())
-		case <-time.After(namespacePoll):
+// namespaceWatch tells objects waiting for their namespace when it
+// appears, from one watch of every namespace.
+type namespaceWatch struct {
+	mu      sync.Mutex
+	seen    map[string]bool
+	waiting map[string]chan struct{}
+}
+
+// watchNamespaces follows the namespaces until ctx ends; a watch that ends
+// (an API server restart) is started again from a fresh list.
+func watchNamespaces(ctx context.Context, c client.WithWatch) *namespaceWatch {
+	n := &namespaceWatch{seen: map[string]bool{}, waiting: map[string]chan struct{}{}}
+	go func() {
+		for ctx.Err() == nil {
+			var list corev1.NamespaceList
+			if err := c.List(ctx, &list); err != nil {
+				sleep(ctx, retryPause)
+				continue
+			}
+			for i := range list.Items {
+				n.saw(list.Items[i].Name)
+			}
+			w, err := c.Watch(ctx, &corev1.NamespaceList{}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
+			if err != nil {
+				sleep(ctx, retryPause)
+				continue
+			}
+			for event := range w.ResultChan() {
+				ns, ok := event.Object.(*corev1.Namespace)
+				if !ok {
+					break // an error event: list again
+				}
+				if event.Type != watch.Deleted {
+					n.saw(ns.Name)
+				}
+			}
+			w.Stop()
 		}
-		if err := c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}); err == nil {
-			return nil
-		}
+	}()
+	return n
+}
+
+func (n *namespaceWatch) saw(name string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.seen[name] = true
+	if ch, ok := n.waiting[name]; ok {
+		close(ch)
+		delete(n.waiting, name)
+	}
+}
+
+// wait returns once the namespace has been seen, or when ctx ends.
+func (n *namespaceWatch) wait(ctx context.Context, name string) error {
+	n.mu.Lock()
+	if n.seen[name] {
+		n.mu.Unlock()
+		return nil
+	}
+	ch, ok := n.waiting[name]
+	if !ok {
+		ch = make(chan struct{})
+		n.waiting[name] = ch
+	}
+	n.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("namespace %s never appeared: %w", name, ctx.Err())
+	case <-ch:
+		return nil
 	}
 }
 
@@ -171,33 +236,22 @@ func Expect(areas []rollout.Area, teamsReady bool) Expectations {
 	return e
 }
 
-// Check lists the LocalAreas and says what still differs from want, one
-// line per area ("" when everything matches).
-func Check(ctx context.Context, c client.Reader, want Expectations) (string, error) {
-	var areas mhstv1alpha1.LocalAreaList
-	if err := c.List(ctx, &areas); err != nil {
-		return "", fmt.Errorf("list areas: %w", err)
-	}
-	seen := map[string]bool{}
-	var problems []string
-	for i := range areas.Items {
-		a := &areas.Items[i]
-		e, ok := want[a.Name]
+// problems says what of areas still differs from want, one line per area
+// ("" when everything matches).
+func problems(areas map[string]*mhstv1alpha1.LocalArea, want Expectations) string {
+	var found []string
+	for name, e := range want {
+		a, ok := areas[name]
 		if !ok {
+			found = append(found, name+": missing")
 			continue
 		}
-		seen[a.Name] = true
 		if p := mismatch(a, e); p != "" {
-			problems = append(problems, a.Name+": "+p)
+			found = append(found, name+": "+p)
 		}
 	}
-	for name := range want {
-		if !seen[name] {
-			problems = append(problems, name+": missing")
-		}
-	}
-	sort.Strings(problems)
-	return strings.Join(problems, "\n"), nil
+	sort.Strings(found)
+	return strings.Join(found, "\n")
 }
 
 // mismatch says how an area's status differs from what is expected.
@@ -220,26 +274,87 @@ func mismatch(a *mhstv1alpha1.LocalArea, e Expectation) string {
 	return ""
 }
 
-// Wait checks every interval until every area matches want, and returns how
-// long that took. On timeout the error says what still differs.
-func Wait(ctx context.Context, c client.Reader, want Expectations, interval, timeout time.Duration) (time.Duration, error) {
+// Wait follows the LocalAreas with a watch until every area matches want,
+// and returns how long that took. On timeout the error says what still
+// differs. Watching, rather than listing every area again and again, costs
+// the API server next to nothing while it waits, so that measuring the
+// operator does not slow down what is measured; a watch that ends (an API
+// server restart) is started again from a fresh list.
+func Wait(ctx context.Context, c client.WithWatch, want Expectations, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		problems, err := Check(ctx, c, want)
-		if err == nil && problems == "" {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	areas := map[string]*mhstv1alpha1.LocalArea{}
+	var lastErr error
+	for ctx.Err() == nil {
+		var list mhstv1alpha1.LocalAreaList
+		if err := c.List(ctx, &list); err != nil {
+			lastErr = fmt.Errorf("list areas: %w", err)
+			sleep(ctx, 100*time.Millisecond)
+			continue
+		}
+		clear(areas)
+		for i := range list.Items {
+			areas[list.Items[i].Name] = &list.Items[i]
+		}
+		if problems(areas, want) == "" {
 			return time.Since(start), nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			if err == nil {
-				err = errors.New(firstLines(problems, 10))
-			}
-			return time.Since(start), fmt.Errorf("not converged after %s: %w", time.Since(start).Round(time.Millisecond), err)
+		if err := follow(ctx, c, list.ResourceVersion, areas, want); err == nil {
+			return time.Since(start), nil
+		} else if !errors.Is(err, errWatchEnded) {
+			lastErr = err
 		}
+	}
+	if p := problems(areas, want); p != "" {
+		lastErr = errors.New(firstLines(p, 10))
+	}
+	if lastErr == nil {
+		lastErr = ctx.Err()
+	}
+	return time.Since(start), fmt.Errorf("not converged after %s: %w", time.Since(start).Round(time.Millisecond), lastErr)
+}
+
+// errWatchEnded says the watch stopped before the areas converged.
+var errWatchEnded = errors.New("watch ended")
+
+// follow applies the watch's events from resourceVersion to areas until
+// they match want (nil), the watch ends (errWatchEnded) or ctx does.
+func follow(ctx context.Context, c client.WithWatch, resourceVersion string, areas map[string]*mhstv1alpha1.LocalArea, want Expectations) error {
+	w, err := c.Watch(ctx, &mhstv1alpha1.LocalAreaList{}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: resourceVersion}})
+	if err != nil {
+		sleep(ctx, 100*time.Millisecond)
+		return errWatchEnded
+	}
+	defer w.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-		case <-time.After(interval):
+			return ctx.Err()
+		case event, open := <-w.ResultChan():
+			if !open {
+				return errWatchEnded
+			}
+			area, ok := event.Object.(*mhstv1alpha1.LocalArea)
+			if !ok { // an error event: start again from a list
+				return errWatchEnded
+			}
+			if event.Type == watch.Deleted {
+				delete(areas, area.Name)
+			} else {
+				areas[area.Name] = area
+			}
+			if problems(areas, want) == "" {
+				return nil
+			}
 		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
 	}
 }
 
