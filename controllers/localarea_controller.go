@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -323,6 +324,14 @@ func countTeams(teams []mhstv1alpha1.SupportTeam) mhstv1alpha1.TeamCounts {
 // their mhst.io/area label, also after someone removed their managed-by
 // label and so dropped them out of the cache), and the SupportTeams and
 // SchoolCoverages whose counts and coverage the status reports.
+// areaRetryCap bounds the wait between retries of an area that failed. An
+// area stopped by an object in its way (OwnershipConflict) learns that the
+// object is gone only by retrying, since the operator's cache does not hold
+// what it did not make: once a person has removed it, the area goes on
+// within a minute, not after controller-runtime's default of up to about
+// seventeen minutes.
+const areaRetryCap = time.Minute
+
 func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	byAreaLabel := handler.EnqueueRequestsFromMapFunc(areaOfLabel)
 	byNamespace := areaHoldingNamespace(r.Client)
@@ -346,7 +355,10 @@ func (r *LocalAreaReconciler) SetupWithManager(mgr ctrl.Manager, workers int) er
 		Watches(&mhstv1alpha1.SupportTeam{}, byNamespace,
 			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, teamReadinessChanged))).
 		Watches(&mhstv1alpha1.SchoolCoverage{}, byNamespace, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: workers,
+			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](5*time.Millisecond, areaRetryCap),
+		}).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("set up LocalArea controller: %w", err)
